@@ -1,0 +1,107 @@
+"""The gateway's session as IBKR runs it: an SSO session from the browser login, a brokerage session inside it,
+an idle timeout, competing sessions, and the "query /accounts first" priming rules.
+
+One gateway holds one session for one username, whoever calls the API (as the real Client Portal Gateway does).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+SERVER_INFO = {"serverName": "SimGW01", "serverVersion": "Build 10.30.1s, Nov 24, 2026 9:00:00 AM"}
+USER_ID = 43210987
+MAC = "98:F2:B3:23:BF:A0"
+HARDWARE_INFO = "21026956|98:F2:B3:23:BF:A0"
+
+
+@dataclass
+class Session:
+    idle_timeout: float = 300.0
+    user: str = "demo"
+    password: str = "demo"
+    sso: bool = False
+    authenticated: bool = False
+    connected: bool = False
+    competing: bool = False
+    established: bool = False
+    primed_iserver: bool = False
+    primed_portfolio: bool = False
+    fail: str = ""
+    token: str = ""
+    auth_time_ms: int = 0
+    last_activity: float = field(default_factory=time.monotonic)
+    pending_2fa: dict[str, str] = field(default_factory=dict)  # login ticket -> expected code
+    suppressed: set[str] = field(default_factory=set)
+    selected_account: str | None = None
+    events: list[str] = field(default_factory=list)
+
+    # ---- lifecycle --------------------------------------------------------------------------------------------
+    def expire_if_idle(self) -> None:
+        if self.sso and time.monotonic() - self.last_activity > self.idle_timeout:
+            self.end("idle timeout")
+
+    def touch(self) -> None:
+        self.last_activity = time.monotonic()
+
+    def login(self) -> None:
+        """The browser login (with 2FA) succeeded: SSO and brokerage sessions are up, nothing is primed."""
+        self.sso = self.authenticated = self.connected = self.established = True
+        self.competing = False
+        self.primed_iserver = self.primed_portfolio = False
+        self.fail = ""
+        self.token = secrets.token_hex(16)
+        self.auth_time_ms = int(time.time() * 1000)
+        self.suppressed.clear()
+        self.touch()
+        self.events.append("login")
+
+    def end(self, why: str) -> None:
+        self.sso = self.authenticated = self.connected = self.established = self.competing = False
+        self.primed_iserver = self.primed_portfolio = False
+        self.token = ""
+        self.suppressed.clear()
+        self.events.append(f"session ended: {why}")
+
+    def compete(self) -> None:
+        """Someone logged in to TWS / Mobile / Client Portal with the same username."""
+        if self.sso:
+            self.competing = True
+            self.authenticated = self.established = False
+            self.primed_iserver = False
+            self.fail = ""
+            self.events.append("competing session")
+
+    def drop_brokerage(self) -> None:
+        """The brokerage session dropped (nightly reset, network blip) while SSO stays valid."""
+        if self.sso:
+            self.authenticated = self.established = False
+            self.primed_iserver = False
+            self.events.append("brokerage session dropped")
+
+    def init_brokerage(self, compete: bool) -> None:
+        """``POST /iserver/auth/ssodh/init``: (re)open the brokerage session, kicking a competitor when asked."""
+        if self.competing and not compete:
+            self.fail = "Force compete capability must be used together with compete flag"
+            return
+        self.competing = False
+        self.authenticated = self.connected = self.established = True
+        self.primed_iserver = False
+        self.fail = ""
+        self.events.append("brokerage session initialised")
+
+    # ---- views ------------------------------------------------------------------------------------------------
+    def sso_expires_ms(self) -> int:
+        left = self.idle_timeout - (time.monotonic() - self.last_activity)
+        return max(0, int(left * 1000))
+
+    def auth_status(self, with_hardware: bool = True) -> dict:
+        out = {
+            "authenticated": self.authenticated, "competing": self.competing, "connected": self.connected,
+            "established": self.established, "message": "", "MAC": MAC, "fail": self.fail,
+            "serverInfo": dict(SERVER_INFO) if self.authenticated else {"serverName": None, "serverVersion": None},
+        }
+        if with_hardware:
+            out["hardware_info"] = HARDWARE_INFO
+        return out
