@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     sim_user: str = Field("demo", description="Simulator login user")
     sim_password: SecretStr = Field(SecretStr("demo"), description="Simulator login password")
     sim_cert_dir: Path | None = Field(None, description="Where the simulator keeps cert.pem/key.pem")
+    sim_tick_seconds: float = Field(5.0, ge=0, description="Seconds between simulated price moves; 0 freezes")
+    sim_penalty_seconds: float = Field(600.0, ge=0, description="Simulator's 429 penalty box after a pacing breach")
 
     @field_validator("gateway_url")
     @classmethod

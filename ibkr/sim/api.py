@@ -99,6 +99,7 @@ def guarded(sim: Any, spec: EndpointSpec) -> Callable[[Request], Awaitable[Respo
                     return to_response(error(500, "Please query /accounts first", with_code=False))
                 return to_response(error(400, "Bad Request: please query /accounts first"))
         sim.world.catch_up()
+        sim.orders.match_resting()  # resting orders fill when prices have moved
         return to_response(await spec.handler(sim, request))
 
     return run

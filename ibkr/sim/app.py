@@ -48,7 +48,7 @@ class Simulator:
         self.requests: Counter[str] = Counter()
         # IBKR quirks that depend on what was asked before:
         self.positions_cache: dict[str, list[int]] = {}  # account -> conids, until invalidated
-        self.pnl_served = False  # pnl/partitioned answers {} the first time
+        self.pnl_served = ""  # the session token pnl/partitioned last answered; {} the first time
         self.md_streaming: set[int] = set()  # conids whose snapshot preflight happened
         self.searched_symbols: set[str] = set()  # secdef/search before strikes/info
         if config.auto_login:

@@ -1,0 +1,110 @@
+"""Run ``python -m ibkr.sim`` as a child process and wait for its ``ready https://HOST:PORT`` line.
+
+Used by the gateway manager (sim mode) and by the tests; whoever starts one stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from ibkr.errors import GatewayUnavailable
+
+
+class SimProcess:
+    """A simulator child process. ``url`` and ``cert`` are known once :meth:`start` returns."""
+
+    def __init__(self, args: list[str], cert_dir: Path, log_path: Path | None = None) -> None:
+        self.args = list(args)
+        self.cert_dir = Path(cert_dir)
+        self.log_path = log_path
+        self.proc: subprocess.Popen[str] | None = None
+        self.url: str | None = None
+        self._log: IO[str] | None = None
+
+    @property
+    def cert(self) -> Path:
+        return self.cert_dir / "cert.pem"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start the process and return its origin (``https://127.0.0.1:PORT``)."""
+        cmd = [sys.executable, "-m", "ibkr.sim", "--cert-dir", str(self.cert_dir), *self.args]
+        if self.log_path:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log or subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
+        line = self._read_ready(timeout)
+        self.url = line.split(" ", 1)[1].strip()
+        # Keep draining stdout so the child never blocks on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self.url
+
+    def _read_ready(self, timeout: float) -> str:
+        assert self.proc and self.proc.stdout
+        box: list[str] = []
+        reader = threading.Thread(target=lambda: box.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        line = box[0] if box else ""
+        if not line.startswith("ready "):
+            self.stop()
+            where = f" (see {self.log_path})" if self.log_path else ""
+            raise GatewayUnavailable(f"the simulated gateway did not start within {timeout:.0f}s{where}")
+        return line
+
+    def _drain(self) -> None:
+        proc = self.proc
+        if proc and proc.stdout:
+            for line in proc.stdout:
+                if self._log:
+                    self._log.write(line)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the process (then kill it) and wait for it. Idempotent."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        if proc is not None and proc.stdout:
+            proc.stdout.close()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> SimProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @staticmethod
+    def wait_gone(pid: int, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.05)
+        return False
