@@ -60,9 +60,11 @@ class SimProcess:
         reader.join(timeout)
         line = box[0] if box else ""
         if not line.startswith("ready "):
+            code = self.proc.poll()
             self.stop()
             where = f" (see {self.log_path})" if self.log_path else ""
-            raise GatewayUnavailable(f"the simulated gateway did not start within {timeout:.0f}s{where}")
+            what = f"exited with code {code}" if code is not None else f"did not start within {timeout:.0f}s"
+            raise GatewayUnavailable(f"the simulated gateway {what}{where}")
         return line
 
     def _drain(self) -> None:
