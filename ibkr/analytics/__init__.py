@@ -1,0 +1,76 @@
+"""pandas analytics over the library's models: positions, P&L totals, margin, FX exposure and sensitivity.
+
+Everything is vectorised (no Python loop over positions; loops only over the few accounts and ledgers) and
+follows DESIGN.md's "Money definitions". Each figure's definition is in :data:`HELP` for the UI's help text.
+
+::
+
+    positions_frame(positions, ledgers, base_currency, as_of=None, report_currency=None)   -> POSITION_COLUMNS
+    account_totals(positions_df, ledgers, base_currency, pnl=None, summaries=None,
+                   report_currency=None)                                                  -> TOTALS_COLUMNS
+    margin_table(summaries, ledgers=None, base_currency=None, report_currency=None,
+                 *, warning=0.70, danger=0.90)                                            -> MARGIN_COLUMNS
+    fx_exposure(positions_df, ledgers, base_currency, report_currency=None)               -> EXPOSURE_COLUMNS
+    fx_exposure_by_asset_class(positions_df, ledgers, base_currency, report_currency=None) -> BREAKDOWN_COLUMNS
+    fx_sensitivity(exposure, moves)                                                       -> SENSITIVITY_COLUMNS
+    fx_table(ledgers, base_currency, report_currency=None)  -> rate per currency in the report currency
+
+``ledgers``: account -> :class:`~ibkr.models.balances.Ledger`; ``base_currency``: account -> ``Account.currency``;
+``report_currency``: the consolidation currency (default: the first account's base currency).
+"""
+
+from ibkr.analytics.exposure import (
+    BREAKDOWN_COLUMNS,
+    EXPOSURE_COLUMNS,
+    SENSITIVITY_COLUMNS,
+    fx_exposure,
+    fx_exposure_by_asset_class,
+    fx_sensitivity,
+)
+from ibkr.analytics.fx import base_to_report, default_report_currency, fx_table, resolve_base_currencies
+from ibkr.analytics.help import (
+    CASH_BALANCE_LABEL,
+    DEFAULT_DANGER,
+    DEFAULT_WARNING,
+    HELP,
+    STATUS_DANGER,
+    STATUS_OK,
+    STATUS_UNKNOWN,
+    STATUS_WARNING,
+    TOTAL_LABEL,
+)
+from ibkr.analytics.margin import MARGIN_COLUMNS, drop_to_margin_call, margin_status, margin_table, utilisation
+from ibkr.analytics.positions import POSITION_COLUMNS, REPORT_COLUMNS, positions_frame
+from ibkr.analytics.totals import TOTALS_COLUMNS, account_totals
+
+__all__ = [
+    "BREAKDOWN_COLUMNS",
+    "CASH_BALANCE_LABEL",
+    "DEFAULT_DANGER",
+    "DEFAULT_WARNING",
+    "EXPOSURE_COLUMNS",
+    "HELP",
+    "MARGIN_COLUMNS",
+    "POSITION_COLUMNS",
+    "REPORT_COLUMNS",
+    "SENSITIVITY_COLUMNS",
+    "STATUS_DANGER",
+    "STATUS_OK",
+    "STATUS_UNKNOWN",
+    "STATUS_WARNING",
+    "TOTALS_COLUMNS",
+    "TOTAL_LABEL",
+    "account_totals",
+    "base_to_report",
+    "default_report_currency",
+    "drop_to_margin_call",
+    "fx_exposure",
+    "fx_exposure_by_asset_class",
+    "fx_sensitivity",
+    "fx_table",
+    "margin_status",
+    "margin_table",
+    "positions_frame",
+    "resolve_base_currencies",
+    "utilisation",
+]
