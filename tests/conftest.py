@@ -89,8 +89,8 @@ def start_sim(cert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def sim(start_sim) -> Iterator[SimHandle]:
-    """A logged-in simulator with frozen prices, shared by one test module."""
-    handle = start_sim("--auto-login", "--penalty-seconds", "1")
+    """A logged-in simulator with frozen prices and no pacing, shared by one test module."""
+    handle = start_sim("--auto-login", "--no-pacing")
     yield handle
     handle.close()
 

@@ -62,7 +62,7 @@ def ledger(world: World, acct: Account) -> dict[str, dict]:
         e.update(cashbalance=round(cash, 2), settledcash=round(cash, 2), unrealizedpnl=round(upnl, 2),
                  realizedpnl=round(rpnl, 2), futuresonlypnl=round(fut_pnl, 2), interest=0.0)
         e["netliquidationvalue"] = round(e["cashbalance"] + sum(e[f] for f in LEDGER_FIELDS.values()), 2)
-        e["exchangerate"] = round(world.rate(ccy, acct.base_currency), 8)
+        e["exchangerate"] = world.rate(ccy, acct.base_currency)
         entries[ccy] = e
     base = {k: round(sum(e[k] * e["exchangerate"] for e in entries.values()), 2)
             for k in entries[acct.base_currency] if k != "exchangerate"}

@@ -39,7 +39,7 @@ def position_item(world: World, acct_id: str, h: Holding, page_size: int = PAGE_
     item = {
         "acctId": acct_id, "allExchanges": EXCHANGES.get(cls, inst.valid_exchanges),
         "assetClass": cls, "avgCost": h.avg_price * inst.multiplier, "avgPrice": h.avg_price,
-        "chineseName": None, "conExchMap": [], "conid": inst.conid, "contractDesc": contract_desc(inst),
+        "chineseName": inst.name, "conExchMap": [], "conid": inst.conid, "contractDesc": contract_desc(inst),
         "countryCode": inst.country or "US", "currency": inst.currency, "displayRule": _display_rule(inst),
         "exchs": None, "exerciseStyle": "A" if cls == "OPT" else None, "expiry": inst.expiry if is_deriv else None,
         "fullName": _full_name(inst), "group": inst.group, "hasOptions": cls == "STK" and inst.conid < 900_000_000,
@@ -75,9 +75,9 @@ def position2_item(world: World, h: Holding) -> dict:
     return {
         "assetClass": inst.asset_class, "avgCost": h.avg_price * inst.multiplier, "avgPrice": h.avg_price,
         "conid": str(inst.conid), "currency": inst.currency, "description": inst.local_symbol,
-        "group": inst.group, "isLastToLoq": False, "marketPrice": inst.price,
+        "group": inst.group or "", "isLastToLoq": False, "marketPrice": inst.price,
         "marketValue": round(world.market_value(h), 2), "model": "", "position": h.position,
-        "realizedPnl": h.realized_pnl, "secType": inst.asset_class, "sector": inst.sector,
+        "realizedPnl": h.realized_pnl, "secType": inst.asset_class, "sector": inst.sector or "",
         "timestamp": int(time.time()), "unrealizedPnl": round(world.unrealized_pnl(h), 2),
     }
 

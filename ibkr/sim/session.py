@@ -100,7 +100,7 @@ class Session:
         out = {
             "authenticated": self.authenticated, "competing": self.competing, "connected": self.connected,
             "established": self.established, "message": "", "MAC": MAC, "fail": self.fail,
-            "serverInfo": dict(SERVER_INFO) if self.authenticated else {"serverName": None, "serverVersion": None},
+            "serverInfo": dict(SERVER_INFO),
         }
         if with_hardware:
             out["hardware_info"] = HARDWARE_INFO

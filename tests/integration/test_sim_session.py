@@ -34,7 +34,7 @@ def test_the_certificate_is_pinned_and_anything_else_is_refused(sim):
 
 
 def test_no_session_until_someone_logs_in_with_2fa(start_sim):
-    sim = start_sim()
+    sim = start_sim("--no-pacing")
     assert sim.api("POST", "/tickle").status_code == 401
     assert sim.api("GET", "/portfolio/accounts").json()["error"] == "no session"
     front = sim.http.get(f"{sim.url}/", timeout=10)
@@ -51,7 +51,7 @@ def test_no_session_until_someone_logs_in_with_2fa(start_sim):
 
 
 def test_a_wrong_2fa_code_does_not_log_in(start_sim):
-    sim = start_sim()
+    sim = start_sim("--no-pacing")
     page = sim.http.post(f"{sim.url}/sso/Login", data={"username": "demo", "password": "demo"}, timeout=10)
     ticket = re.search(r"name='ticket' value='([^']+)'", page.text).group(1)
     bad = sim.http.post(f"{sim.url}/sso/2fa", data={"ticket": ticket, "code": "000000x"}, timeout=10)
@@ -60,7 +60,7 @@ def test_a_wrong_2fa_code_does_not_log_in(start_sim):
 
 
 def test_calls_need_accounts_first_after_login(start_sim):
-    sim = start_sim("--auto-login")
+    sim = start_sim("--auto-login", "--no-pacing")
     acct_free = sim.api("GET", "/iserver/account/pnl/partitioned")
     assert acct_free.status_code == 500 and "query /accounts first" in acct_free.json()["error"]
     portfolio = sim.api("GET", "/portfolio/DU1/summary")
@@ -75,7 +75,7 @@ def test_calls_need_accounts_first_after_login(start_sim):
 
 
 def test_idle_timeout_ends_the_session(start_sim):
-    sim = start_sim("--auto-login", "--idle-timeout", "1.5")
+    sim = start_sim("--auto-login", "--idle-timeout", "1.5", "--no-pacing")
     assert sim.api("POST", "/tickle").status_code == 200
     time.sleep(2.0)
     assert sim.api("POST", "/tickle").status_code == 401
@@ -83,7 +83,7 @@ def test_idle_timeout_ends_the_session(start_sim):
 
 
 def test_competing_session_and_take_over(start_sim):
-    sim = start_sim("--auto-login")
+    sim = start_sim("--auto-login", "--no-pacing")
     sim.prime()
     sim.session_action("compete")
     status = sim.api("POST", "/iserver/auth/status").json()
@@ -101,7 +101,7 @@ def test_competing_session_and_take_over(start_sim):
 
 
 def test_dropped_brokerage_session_answers_no_bridge_until_reinitialised(start_sim):
-    sim = start_sim("--auto-login")
+    sim = start_sim("--auto-login", "--no-pacing")
     sim.prime()
     sim.session_action("drop_brokerage")
     r = sim.api("GET", "/iserver/account/orders")
@@ -113,7 +113,7 @@ def test_dropped_brokerage_session_answers_no_bridge_until_reinitialised(start_s
 
 
 def test_logout_and_the_portal_alias(start_sim):
-    sim = start_sim("--auto-login")
+    sim = start_sim("--auto-login", "--no-pacing")
     alias = sim.http.get(f"{sim.url}/v1/portal/sso/validate", timeout=10)
     SPEC.validate("GET", "/sso/validate", 200, alias.json())
     assert alias.json()["RESULT"] is True
