@@ -1,0 +1,204 @@
+"""Client-side pacing: keep every request inside IBKR's limits (CPAPI.md section 6) instead of provoking a 429.
+
+IBKR answers a burst over its limits with 429 and may put the caller's IP in a penalty box for 10-15 minutes,
+so the client paces itself. There is ONE limiter per process (:data:`LIMITER`, returned by
+:func:`default_limiter`), shared by every thread and every :class:`~ibkr.transport.Transport`::
+
+    with LIMITER.slot("GET", "/portfolio/DU1/positions/0"):
+        send the request
+
+A slot is granted when every rule that matches the request allows it; until then the caller sleeps. Rules are
+sliding windows ("at most N requests in any W seconds"), each a safety margin below IBKR's number:
+
+- the whole gateway: 9 requests in any 1 s (IBKR: 10/s). A sliding window rather than a 9-token bucket,
+  because a full bucket lets 9 + 9 requests into one second; the window never lets a 10th into any second,
+  whether IBKR counts per fixed second, per rolling second or with a 10-token bucket;
+- per endpoint (method + path template), e.g. ``/iserver/account/orders`` 1 per 5.5 s (IBKR: 1 per 5 s);
+- ``/iserver/marketdata/history`` additionally at most 5 requests in flight at once (IBKR: 5 concurrent).
+
+After a 429 the transport calls :meth:`PacingLimiter.pause`, which holds every request of the process back
+until IBKR's ``Retry-After`` has passed. The clock and the sleep function are injectable for tests.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from ibkr.errors import RateLimited
+
+__all__ = ["LIMITER", "DEFAULT_RULES", "PacingLimiter", "PacingRule", "default_limiter"]
+
+SAFETY = 1.1  # windows are 10% longer than IBKR's
+
+
+@dataclass(frozen=True)
+class PacingRule:
+    """At most ``limit`` requests in any ``period`` seconds (and at most ``concurrent`` in flight) for a path."""
+
+    name: str
+    pattern: re.Pattern[str]
+    limit: int
+    period: float
+    method: str | None = None
+    concurrent: int | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and self.pattern.search(path) is not None
+
+
+def _rule(method: str | None, pattern: str, limit: int, period: float, concurrent: int | None = None) -> PacingRule:
+    return PacingRule(
+        name=f"{method or '*'} {pattern}", pattern=re.compile(pattern), limit=limit, period=period * SAFETY,
+        method=method, concurrent=concurrent,
+    )
+
+
+GLOBAL_LIMIT = 9
+GLOBAL_PERIOD = 1.0
+
+# IBKR's per-endpoint limits (CPAPI.md section 6), each with the 10% margin of SAFETY on its window.
+DEFAULT_RULES: tuple[PacingRule, ...] = (
+    _rule("GET", r"^/iserver/marketdata/snapshot$", 9, 1.0),
+    _rule("GET", r"^/iserver/marketdata/history$", 50, 60.0, concurrent=5),
+    _rule("GET", r"^/iserver/scanner/params$", 1, 900.0),
+    _rule("POST", r"^/iserver/scanner/run$", 1, 1.0),
+    _rule("GET", r"^/iserver/account/trades$", 1, 5.0),
+    _rule("GET", r"^/iserver/account/orders$", 1, 5.0),
+    _rule("GET", r"^/iserver/account/pnl/partitioned$", 1, 5.0),
+    _rule("GET", r"^/portfolio/accounts$", 1, 5.0),
+    _rule("GET", r"^/portfolio/subaccounts2?$", 1, 5.0),
+    _rule("POST", r"^/pa/(performance|summary|transactions)$", 1, 900.0),
+    _rule(None, r"^/fyi/", 1, 1.0),
+    _rule(None, r"^/tickle$", 1, 1.0),
+    _rule("GET", r"^/sso/validate$", 1, 60.0),
+)
+
+
+@dataclass
+class _Window:
+    rule: PacingRule
+    stamps: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
+
+    def wait_needed(self, now: float) -> float:
+        while self.stamps and self.stamps[0] <= now - self.rule.period:
+            self.stamps.popleft()
+        if len(self.stamps) < self.rule.limit:
+            return 0.0
+        return self.stamps[0] + self.rule.period - now
+
+    def has_room(self) -> bool:
+        return self.rule.concurrent is None or self.in_flight < self.rule.concurrent
+
+
+class PacingLimiter:
+    """A thread-safe set of sliding windows: a global one and one per endpoint rule.
+
+    ``clock`` returns seconds (monotonic); ``sleep`` waits. Tests pass a fake clock whose ``sleep`` advances it.
+    """
+
+    def __init__(
+        self,
+        rules: tuple[PacingRule, ...] = DEFAULT_RULES,
+        *,
+        global_limit: int = GLOBAL_LIMIT,
+        global_period: float = GLOBAL_PERIOD,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        observer: Callable[[str, str, float], None] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.observer = observer  # called as observer(method, path, admitted_at) for every admitted request
+        self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)
+        self._global = _Window(PacingRule("global", re.compile(""), global_limit, global_period))
+        self._windows = [_Window(rule) for rule in rules]
+        self._paused_until = 0.0
+        self.waits = 0  # how many times a caller had to sleep (for benchmarks and tests)
+        self.admitted = 0
+
+    def rules_for(self, method: str, path: str) -> list[PacingRule]:
+        """The endpoint rules that apply to a request (the global window always applies too)."""
+        return [w.rule for w in self._windows if w.rule.matches(method.upper(), path)]
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of the process back for ``seconds`` (after a 429)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self.clock() + max(0.0, seconds))
+
+    def paused_for(self) -> float:
+        """Seconds left of a pause set by :meth:`pause` (0 when none)."""
+        with self._lock:
+            return max(0.0, self._paused_until - self.clock())
+
+    def acquire(self, method: str, path: str, *, max_pause: float | None = None) -> list[_Window]:
+        """Block until the request may be sent and record it; returns the windows to :meth:`release`.
+
+        Raises :class:`~ibkr.errors.RateLimited` when a 429 pause has longer to run than ``max_pause`` seconds,
+        so a dashboard shows "wait" instead of hanging for IBKR's 10-minute penalty box.
+        """
+        method = method.upper()
+        windows = [self._global] + [w for w in self._windows if w.rule.matches(method, path)]
+        while True:
+            with self._lock:
+                now = self.clock()
+                paused = self._paused_until - now
+                if paused > 0 and max_pause is not None and paused > max_pause:
+                    raise RateLimited(
+                        f"IBKR rate-limited this machine; requests are held back for another {paused:.0f} s. "
+                        "Wait before refreshing.",
+                        retry_after=paused, endpoint=f"{method} {path}",
+                    )
+                if not all(w.has_room() for w in windows):
+                    self._released.wait(timeout=0.05)
+                    continue
+                wait = max([paused] + [w.wait_needed(now) for w in windows])
+                if wait <= 0:
+                    for w in windows:
+                        w.stamps.append(now)
+                        w.in_flight += 1
+                    self.admitted += 1
+                    if self.observer is not None:
+                        self.observer(method, path, now)
+                    return windows
+                self.waits += 1
+            self.sleep(wait)
+
+    def release(self, windows: list[_Window]) -> None:
+        """Mark a request acquired with :meth:`acquire` as finished (frees a concurrency slot)."""
+        with self._lock:
+            for w in windows:
+                w.in_flight = max(0, w.in_flight - 1)
+            self._released.notify_all()
+
+    @contextmanager
+    def slot(self, method: str, path: str, *, max_pause: float | None = None) -> Iterator[None]:
+        """Context manager around one request: waits for a slot, frees it when the request is done."""
+        windows = self.acquire(method, path, max_pause=max_pause)
+        try:
+            yield
+        finally:
+            self.release(windows)
+
+    def reset(self) -> None:
+        """Forget every recorded request and pause (tests, or after the gateway restarted)."""
+        with self._lock:
+            for w in [self._global, *self._windows]:
+                w.stamps.clear()
+            self._paused_until = 0.0
+
+
+LIMITER = PacingLimiter()
+"""The process-wide limiter every Transport uses unless told otherwise."""
+
+
+def default_limiter() -> PacingLimiter:
+    """The process-wide limiter (:data:`LIMITER`)."""
+    return LIMITER

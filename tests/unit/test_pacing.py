@@ -1,0 +1,165 @@
+"""The pacing limiter keeps IBKR's global and per-endpoint limits, across threads, on a fake clock."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+import pytest
+
+from ibkr import pacing
+from ibkr.config import Settings
+from ibkr.errors import RateLimited
+from ibkr.pacing import PacingLimiter
+from ibkr.transport import Transport
+from tests.fixtures.ibkr_client import FakeClock
+
+
+def recording_limiter(clock: FakeClock) -> tuple[PacingLimiter, list[tuple[str, str, float]]]:
+    admitted: list[tuple[str, str, float]] = []
+    limiter = PacingLimiter(clock=clock, sleep=clock.sleep, observer=lambda m, p, t: admitted.append((m, p, t)))
+    return limiter, admitted
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    """The most timestamps inside any half-open interval [t, t + window)."""
+    times = sorted(times)
+    best = 0
+    for i, start in enumerate(times):
+        best = max(best, sum(1 for t in times[i:] if t < start + window))
+    return best
+
+
+def test_per_endpoint_window_spaces_live_order_calls_more_than_five_seconds():
+    clock = FakeClock()
+    limiter, admitted = recording_limiter(clock)
+
+    for _ in range(3):
+        with limiter.slot("GET", "/iserver/account/orders"):
+            pass
+
+    times = [t for _, _, t in admitted]
+    assert [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)] == [5.5, 5.5]
+
+
+def test_global_window_never_lets_a_tenth_request_into_a_second():
+    clock = FakeClock()
+    limiter, admitted = recording_limiter(clock)
+
+    for page in range(40):
+        with limiter.slot("GET", f"/portfolio/DU1/positions/{page}"):
+            pass
+
+    times = [t for _, _, t in admitted]
+    assert max_in_window(times, 1.0) == 9
+    assert times[-1] - times[0] >= (40 - 9) / 9  # no faster than 9 per second
+
+
+def test_limits_hold_across_threads_and_endpoints():
+    clock = FakeClock()
+    limiter, admitted = recording_limiter(clock)
+    paths = ["/portfolio/DU1/positions/0", "/iserver/account/orders", "/portfolio/accounts", "/tickle",
+             "/iserver/marketdata/snapshot", "/iserver/account/pnl/partitioned"]
+    methods = {"/tickle": "POST"}
+
+    def worker(offset: int) -> None:
+        for i in range(15):
+            path = paths[(i + offset) % len(paths)]
+            with limiter.slot(methods.get(path, "GET"), path):
+                pass
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert len(admitted) == 60
+    assert max_in_window([t for _, _, t in admitted], 1.0) <= 9
+    by_path: dict[str, list[float]] = defaultdict(list)
+    for _, path, t in admitted:
+        by_path[path].append(t)
+    for path in ("/iserver/account/orders", "/portfolio/accounts", "/iserver/account/pnl/partitioned"):
+        assert max_in_window(by_path[path], 5.0) == 1, path
+    assert max_in_window(by_path["/tickle"], 1.0) == 1
+
+
+def test_history_requests_run_at_most_five_at_once():
+    limiter = PacingLimiter(clock=FakeClock(), sleep=lambda s: None)
+    release = threading.Event()
+    inside = []
+    lock = threading.Lock()
+    peak = []
+
+    def fetch() -> None:
+        with limiter.slot("GET", "/iserver/marketdata/history"):
+            with lock:
+                inside.append(1)
+                peak.append(len(inside))
+            release.wait(5)
+            with lock:
+                inside.pop()
+
+    threads = [threading.Thread(target=fetch) for _ in range(7)]
+    for t in threads:
+        t.start()
+    for _ in range(100):
+        if len(inside) == 5:
+            break
+        threading.Event().wait(0.01)
+    held = len(inside)
+    release.set()
+    for t in threads:
+        t.join(timeout=10)
+
+    assert held == 5
+    assert max(peak) == 5 and len(peak) == 7
+
+
+def test_a_pause_after_429_holds_requests_back_and_a_long_one_raises():
+    clock = FakeClock()
+    limiter, admitted = recording_limiter(clock)
+    start = clock()
+
+    limiter.pause(3.0)
+    with limiter.slot("GET", "/portfolio/DU1/ledger"):
+        pass
+    limiter.pause(600.0)
+
+    assert admitted[0][2] - start >= 3.0
+    with pytest.raises(RateLimited) as caught:
+        limiter.acquire("GET", "/portfolio/DU1/ledger", max_pause=30)
+    assert caught.value.retry_after == pytest.approx(600.0)
+
+
+@pytest.mark.parametrize("method, path, limit, at_least", [
+    ("GET", "/iserver/account/orders", 1, 5.0),
+    ("GET", "/iserver/account/trades", 1, 5.0),
+    ("GET", "/iserver/account/pnl/partitioned", 1, 5.0),
+    ("GET", "/portfolio/accounts", 1, 5.0),
+    ("GET", "/portfolio/subaccounts", 1, 5.0),
+    ("POST", "/tickle", 1, 1.0),
+    ("GET", "/sso/validate", 1, 60.0),
+    ("GET", "/iserver/scanner/params", 1, 900.0),
+    ("POST", "/iserver/scanner/run", 1, 1.0),
+    ("GET", "/fyi/unreadnumber", 1, 1.0),
+])
+def test_default_rules_sit_just_below_ibkrs_limits(method, path, limit, at_least):
+    (rule,) = PacingLimiter().rules_for(method, path)
+
+    assert rule.limit == limit
+    assert at_least < rule.period <= at_least * 1.2
+
+
+def test_snapshot_stays_below_ten_per_second():
+    (rule,) = PacingLimiter().rules_for("GET", "/iserver/marketdata/snapshot")
+
+    assert rule.limit / rule.period < 10
+
+
+def test_one_limiter_per_process_is_shared_by_every_transport():
+    settings = Settings(gateway_url="https://gw.test:5000", verify_ssl=False)
+
+    first, second = Transport(settings), Transport(settings)
+
+    assert first.limiter is second.limiter is pacing.LIMITER is pacing.default_limiter()
