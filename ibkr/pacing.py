@@ -59,7 +59,7 @@ def _rule(method: str | None, pattern: str, limit: int, period: float, concurren
     )
 
 
-GLOBAL_LIMIT = 9
+GLOBAL_LIMIT = 8  # IBKR: 10/s through the gateway; room for the keep-alive thread
 GLOBAL_PERIOD = 1.0
 
 # IBKR's per-endpoint limits (CPAPI.md section 6), each with the 10% margin of SAFETY on its window.
@@ -95,6 +95,14 @@ class _Window:
 
     def has_room(self) -> bool:
         return self.rule.concurrent is None or self.in_flight < self.rule.concurrent
+
+
+class _Admitted(list):
+    """The windows a request was admitted to, and when."""
+
+    def __init__(self, windows: list[_Window], admitted_at: float) -> None:
+        super().__init__(windows)
+        self.admitted_at = admitted_at
 
 
 class PacingLimiter:
@@ -167,15 +175,28 @@ class PacingLimiter:
                     self.admitted += 1
                     if self.observer is not None:
                         self.observer(method, path, now)
-                    return windows
+                    return _Admitted(windows, now)
                 self.waits += 1
             self.sleep(wait)
 
     def release(self, windows: list[_Window]) -> None:
-        """Mark a request acquired with :meth:`acquire` as finished (frees a concurrency slot)."""
+        """Mark a request acquired with :meth:`acquire` as finished (frees a concurrency slot).
+
+        The request's stamp moves from when it was admitted to when it finished: the gateway counts a request
+        when it arrives, which can be well after admission (a new TLS connection, a busy pool), so counting from
+        the finish keeps the windows true at the gateway's end too.
+        """
         with self._lock:
+            now = self.clock()
+            admitted_at = getattr(windows, "admitted_at", None)
             for w in windows:
                 w.in_flight = max(0, w.in_flight - 1)
+                if admitted_at is not None:
+                    try:
+                        w.stamps.remove(admitted_at)
+                    except ValueError:
+                        continue  # already aged out of the window
+                    w.stamps.append(max(now, w.stamps[-1]) if w.stamps else now)
             self._released.notify_all()
 
     @contextmanager

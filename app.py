@@ -1,0 +1,18 @@
+"""IBKR Desk: the dashboard's entry point (``streamlit run app.py``)."""
+
+import streamlit as st
+
+from ui import page
+
+st.set_page_config(page_title="IBKR Desk", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
+
+navigation = st.navigation([
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/positions.py", title="Positions", icon=":material/list_alt:"),
+    st.Page("pages/margin.py", title="Margin", icon=":material/balance:"),
+    st.Page("pages/currency.py", title="Currency exposure", icon=":material/currency_exchange:"),
+    st.Page("pages/gateway.py", title="Gateway", icon=":material/power:"),
+])
+st.sidebar.title("IBKR Desk")
+page.boot()
+navigation.run()

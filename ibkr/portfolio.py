@@ -1,0 +1,72 @@
+"""One consistent read of every account: positions, balances, ledgers and daily P&L, fetched together.
+
+The dashboard caches a :class:`PortfolioSnapshot` and hands it to :mod:`ibkr.analytics`; tests compare it with the
+simulator's truth. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ibkr.errors import IbkrError
+from ibkr.models import Account, AccountSummary, Ledger, PartitionedPnl, Position
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PortfolioSnapshot:
+    as_of: dt.datetime
+    accounts: list[Account]
+    positions: list[Position]
+    summaries: dict[str, AccountSummary]
+    ledgers: dict[str, Ledger]
+    pnl: PartitionedPnl | None = None  # daily P&L rows keyed "<account>.Core"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def account_ids(self) -> list[str]:
+        return [a.account_id for a in self.accounts]
+
+    @property
+    def base_currency(self) -> dict[str, str]:
+        return {a.account_id: a.currency for a in self.accounts if a.currency}
+
+    def only(self, account_ids: list[str]) -> PortfolioSnapshot:
+        """The same snapshot restricted to some accounts."""
+        keep = set(account_ids)
+        return PortfolioSnapshot(
+            self.as_of, [a for a in self.accounts if a.account_id in keep],
+            [p for p in self.positions if p.acct_id in keep],
+            {k: v for k, v in self.summaries.items() if k in keep},
+            {k: v for k, v in self.ledgers.items() if k in keep},
+            self.pnl, self.warnings)
+
+
+def load_portfolio(client, fresh: bool = False) -> PortfolioSnapshot:
+    """Read every account's positions (all pages), summary, ledger and daily P&L.
+
+    ``fresh=True`` invalidates IBKR's position cache first. Daily P&L comes from ``/iserver`` and needs the
+    brokerage session; when it is not available the snapshot carries a warning instead of failing.
+    """
+    accounts = client.portfolio_accounts()
+    ids = [a.account_id for a in accounts]
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ibkr-snapshot") as pool:
+        pnl_future = pool.submit(client.pnl_partitioned)
+        summaries = {a: pool.submit(client.account_summary, a) for a in ids}
+        ledgers = {a: pool.submit(client.ledger, a) for a in ids}
+        positions = client.all_positions(ids, fresh=fresh)
+        summaries_done = {a: f.result() for a, f in summaries.items()}
+        ledgers_done = {a: f.result() for a, f in ledgers.items()}
+        warnings: list[str] = []
+        try:
+            pnl: PartitionedPnl | None = pnl_future.result()
+        except IbkrError as exc:
+            log.warning("daily P&L unavailable: %s", exc)
+            pnl = None
+            warnings.append(f"Daily P&L is unavailable: {exc.message}")
+    return PortfolioSnapshot(dt.datetime.now(dt.UTC), accounts, positions, summaries_done, ledgers_done, pnl,
+                             tuple(warnings))

@@ -1,0 +1,59 @@
+"""Margin: requirements, utilisation against thresholds, cushion and the drop to a margin call."""
+
+import streamlit as st
+
+from ibkr import analytics
+from ui import figures, fmt, services
+from ui.page import context
+
+ctx = context()
+st.title("Margin")
+m = ctx.frames()["margin"]
+ccy, masked = ctx.report_ccy, ctx.masked
+warning = services.settings().margin_warning_pct / 100
+danger = services.settings().margin_danger_pct / 100
+total = m[m["account"] == analytics.TOTAL_LABEL].iloc[0]
+
+c = st.columns(5)
+c[0].metric("Initial utilisation", fmt.pct(total["utilisation_initial"]), help=analytics.HELP["utilisation_initial"])
+c[1].metric("Maintenance utilisation", fmt.pct(total["utilisation_maint"]), help=analytics.HELP["utilisation_maint"])
+c[2].metric("Cushion", fmt.pct(total["cushion"]), help=analytics.HELP["cushion"])
+c[3].metric("Excess liquidity", fmt.money(total["excess_liquidity"], ccy, masked))
+c[4].metric("Drop to margin call", fmt.pct(total["drop_to_margin_call"]), help=analytics.HELP["drop_to_margin_call"])
+
+for _, r in m[m["account"] != analytics.TOTAL_LABEL].iterrows():
+    if r["status"] == "danger":
+        st.error(f"{r['account']}: maintenance utilisation {fmt.pct(r['utilisation_maint'])} is above the "
+                 f"danger level ({danger:.0%}). Reduce positions or add funds.", icon="🚨")
+    elif r["status"] == "warning":
+        st.warning(f"{r['account']}: utilisation above {warning:.0%}.", icon="⚠️")
+
+per = m[m["account"] != analytics.TOTAL_LABEL]
+st.plotly_chart(figures.utilisation_bars(per, warning, danger), width="stretch")
+
+cols = ["account", "init_margin", "maint_margin", "equity_with_loan", "excess_liquidity", "available_funds",
+        "buying_power", "sma", "lookahead_init_margin", "lookahead_maint_margin", "utilisation_initial",
+        "utilisation_maint", "cushion", "drop_to_margin_call", "status"]
+view = m[cols].copy()
+for col in ("utilisation_initial", "utilisation_maint", "cushion", "drop_to_margin_call"):
+    view[col] = view[col] * 100
+money = ["init_margin", "maint_margin", "equity_with_loan", "excess_liquidity", "available_funds", "buying_power",
+         "sma", "lookahead_init_margin", "lookahead_maint_margin"]
+if masked:
+    view[money] = fmt.MASK
+num = st.column_config.NumberColumn
+cfg = {k: num(label, format="%,.0f") for k, label in [
+    ("init_margin", f"Initial req. ({ccy})"), ("maint_margin", f"Maint. req. ({ccy})"),
+    ("equity_with_loan", "Equity w/ loan"), ("excess_liquidity", "Excess liquidity"),
+    ("available_funds", "Available funds"), ("buying_power", "Buying power"), ("sma", "SMA"),
+    ("lookahead_init_margin", "Look-ahead initial"), ("lookahead_maint_margin", "Look-ahead maint.")]} if not masked else {}
+cfg.update({
+    "account": "Account", "status": "Status",
+    "utilisation_initial": num("Initial util.", format="%.1f %%", help=analytics.HELP["utilisation_initial"]),
+    "utilisation_maint": num("Maint. util.", format="%.1f %%", help=analytics.HELP["utilisation_maint"]),
+    "cushion": num("Cushion", format="%.1f %%", help=analytics.HELP["cushion"]),
+    "drop_to_margin_call": num("Drop to call", format="%.1f %%", help=analytics.HELP["drop_to_margin_call"]),
+})
+st.dataframe(view, hide_index=True, width="stretch", column_config=cfg)
+st.caption(f"Thresholds: warning at {warning:.0%}, danger at {danger:.0%} (IBKR_MARGIN_WARNING_PCT / "
+           "IBKR_MARGIN_DANGER_PCT). Amounts in the report currency; totals are sums, ratios recomputed from sums.")

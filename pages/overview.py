@@ -1,0 +1,58 @@
+"""Overview: per account and consolidated, in the report currency."""
+
+import streamlit as st
+
+from ibkr import analytics
+from ui import figures, fmt
+from ui.page import context
+
+ctx = context()
+st.title("Overview")
+frames = ctx.frames()
+totals, margin, exposure = frames["totals"], frames["margin"], frames["exposure"]
+ccy, masked = ctx.report_ccy, ctx.masked
+total = totals[totals["account"] == analytics.TOTAL_LABEL].iloc[0]
+mtotal = margin[margin["account"] == analytics.TOTAL_LABEL].iloc[0]
+
+c = st.columns(3) + st.columns(3)
+c[0].metric("Net liquidation", fmt.money(total["net_liquidation_report"], ccy, masked),
+            help=analytics.HELP["net_liquidation"])
+c[1].metric("Daily P&L", fmt.signed_money(total["daily_pnl_report"], ccy, masked), help=analytics.HELP["daily_pnl"])
+c[2].metric("Unrealised P&L", fmt.signed_money(total["unrealized_pnl_report"], ccy, masked),
+            help=analytics.HELP["unrealized_pnl"])
+c[3].metric("Realised P&L", fmt.signed_money(total["realized_pnl_report"], ccy, masked),
+            help=analytics.HELP["realized_pnl"])
+c[4].metric("Margin utilisation (maint.)", fmt.pct(mtotal["utilisation_maint"]),
+            help=analytics.HELP["utilisation_maint"])
+c[5].metric("Cushion", fmt.pct(mtotal["cushion"]), help=analytics.HELP["cushion"])
+
+st.subheader("Accounts")
+rows = totals.merge(margin[["account", "utilisation_initial", "utilisation_maint", "cushion", "status"]],
+                    on="account", how="left")
+view = rows[["account", "base_currency", "positions", "net_liquidation_report", "daily_pnl_report",
+             "unrealized_pnl_report", "realized_pnl_report", "utilisation_maint", "cushion", "status"]].copy()
+for col in ("utilisation_maint", "cushion"):
+    view[col] = view[col] * 100
+money_cfg = (lambda label: st.column_config.NumberColumn(label, format="%,.0f")) if not masked else (
+    lambda label: st.column_config.TextColumn(label))
+if masked:
+    for col in ("net_liquidation_report", "daily_pnl_report", "unrealized_pnl_report", "realized_pnl_report"):
+        view[col] = fmt.MASK
+st.dataframe(view, hide_index=True, width="stretch", column_config={
+    "account": "Account", "base_currency": "Base", "positions": st.column_config.NumberColumn("Positions"),
+    "net_liquidation_report": money_cfg(f"Net liq. ({ccy})"), "daily_pnl_report": money_cfg(f"Daily P&L ({ccy})"),
+    "unrealized_pnl_report": money_cfg(f"Unrealised ({ccy})"), "realized_pnl_report": money_cfg(f"Realised ({ccy})"),
+    "utilisation_maint": st.column_config.ProgressColumn("Maint. utilisation", format="%.1f %%", min_value=0,
+                                                         max_value=100, help=analytics.HELP["utilisation_maint"]),
+    "cushion": st.column_config.NumberColumn("Cushion", format="%.1f %%", help=analytics.HELP["cushion"]),
+    "status": "Margin status"})
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Largest currency exposures")
+    top = exposure[~exposure["is_base"]].head(5)
+    for _, r in top.iterrows():
+        st.markdown(f"**{r['currency']}** {fmt.signed_money(r['exposure_base'], ccy, masked)} · "
+                    f"{fmt.pct(r['pct_of_net_liquidation'])} of net liquidation")
+with right:
+    st.plotly_chart(figures.pnl_by_asset_class(frames["positions"], ccy), width="stretch")

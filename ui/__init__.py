@@ -1,0 +1,1 @@
+"""Streamlit glue for IBKR Desk: services, cached loaders, plotly figure builders, widgets and state keys."""

@@ -1,0 +1,109 @@
+"""What every page shows: the sidebar (accounts, gateway chip, freshness, refresh, privacy) and the gateway prompt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from ibkr.gateway import AuthState, PromptAction
+from ui import loaders, services, state
+
+CHIP = {
+    AuthState.AUTHENTICATED: ("🟢", "Connected"), AuthState.COMPETING: ("🟠", "Competing session"),
+    AuthState.NOT_CONNECTED: ("🟠", "Not connected"), AuthState.NO_SESSION: ("🔴", "Login needed"),
+    AuthState.STARTING: ("🟡", "Starting"), AuthState.NOT_RUNNING: ("🔴", "Gateway down"),
+}
+
+
+def sidebar(loaded: loaders.Loaded) -> list[str]:
+    """Render the sidebar; return the account ids the pages should show."""
+    manager = services.gateway()
+    icon, label = CHIP.get(manager.state, ("⚪", manager.state.value))
+    mode = services.settings().gateway_mode.value
+    st.sidebar.markdown(f"**Gateway** {icon} {label}  \n<small>{mode} · {services.settings().gateway_url}</small>",
+                        unsafe_allow_html=True)
+    ids = loaded.snapshot.account_ids if loaded.snapshot else []
+    options = [state.ALL_ACCOUNTS, *ids]
+    st.sidebar.selectbox("Account", options, key=state.ACCOUNT,
+                         format_func=lambda a: a if a == state.ALL_ACCOUNTS else _account_label(loaded, a))
+    chosen = st.session_state.get(state.ACCOUNT, state.ALL_ACCOUNTS)
+    if loaded.snapshot:
+        bases = sorted({c for c in loaded.snapshot.base_currency.values()})
+        default = loaded.snapshot.base_currency.get(ids[0], bases[0]) if ids else "USD"
+        if chosen != state.ALL_ACCOUNTS:
+            default = loaded.snapshot.base_currency.get(chosen, default)
+        st.sidebar.selectbox("Report currency", bases, index=bases.index(default) if default in bases else 0,
+                             key=state.REPORT_CCY, help="Consolidated figures are converted with the ledgers' rates")
+    st.sidebar.toggle("Privacy (mask amounts)", key=state.PRIVACY, help="Hides amounts for screen sharing")
+    _freshness(loaded)
+    _watch_gateway(manager.state)
+    if st.sidebar.button("Refresh now", icon=":material/refresh:", width="stretch"):
+        loaders.refresh()
+        st.rerun()
+    return ids if chosen == state.ALL_ACCOUNTS else [chosen]
+
+
+def _account_label(loaded: loaders.Loaded, account_id: str) -> str:
+    for a in loaded.snapshot.accounts if loaded.snapshot else []:
+        if a.account_id == account_id:
+            return f"{account_id} · {a.currency} · {a.display_name or ''}".rstrip(" ·")
+    return account_id
+
+
+@st.fragment(run_every=loaders.REFRESH_SECONDS)
+def _freshness(loaded: loaders.Loaded) -> None:
+    snap = loaded.snapshot
+    if snap is None:
+        st.sidebar.caption("No data yet")
+        return
+    age = (dt.datetime.now(dt.UTC) - snap.as_of).total_seconds()
+    stamp = snap.as_of.astimezone().strftime("%H:%M:%S")
+    if loaded.stale or age > 2 * loaders.REFRESH_SECONDS:
+        st.sidebar.warning(f"Stale: data as of {stamp}", icon="⏱️")
+    else:
+        st.sidebar.caption(f"As of {stamp} · refreshes every {loaders.REFRESH_SECONDS:.0f} s")
+    if age > loaders.REFRESH_SECONDS:
+        st.rerun(scope="app")
+
+
+@st.fragment(run_every=2)
+def _watch_gateway(rendered: AuthState) -> None:
+    """Redraw the page as soon as the gateway's state changes (a login completed, a session dropped)."""
+    if services.gateway().state != rendered:
+        st.rerun(scope="app")
+
+
+def gateway_prompt() -> None:
+    """When the gateway needs a person, say what to do, with the actions it offers. Never a traceback."""
+    manager = services.gateway()
+    prompt = manager.prompt
+    if manager.state == AuthState.AUTHENTICATED or prompt is None:
+        if manager.state not in (AuthState.AUTHENTICATED,):
+            st.info("Connecting to the gateway...", icon="⏳")
+        return
+    with st.container(border=True):
+        st.warning(prompt.message, icon="🔐")
+        cols = st.columns(max(1, len(prompt.actions)))
+        for col, action in zip(cols, prompt.actions, strict=False):
+            if action == PromptAction.LOG_IN and prompt.login_url:
+                col.link_button("Open the gateway login page", prompt.login_url, type="primary")
+            elif action != PromptAction.LOG_IN and col.button(action.label, key=f"prompt-{action.value}"):
+                with st.spinner(f"{action.label}..."):
+                    getattr(manager, action.value)()
+                loaders.refresh()
+                st.rerun()
+
+
+def data_or_stop(loaded: loaders.Loaded):
+    """The snapshot to draw, or a clear message (and stop) when there is none yet."""
+    if loaded.error and loaded.snapshot is not None:
+        stamp = loaded.snapshot.as_of.astimezone().strftime("%H:%M:%S")
+        st.caption(f"⚠️ Showing the last good data (as of {stamp}): {loaded.error}")
+    if loaded.snapshot is None:
+        if loaded.error and services.gateway().state == AuthState.AUTHENTICATED:
+            st.error(f"Could not load the portfolio: {loaded.error} Use 'Refresh now' to try again.")
+        st.stop()
+    for warning in loaded.snapshot.warnings:
+        st.caption(f"⚠️ {warning}")
+    return loaded.snapshot

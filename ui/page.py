@@ -1,0 +1,48 @@
+"""The per-run context every page reads: the snapshot, the chosen accounts, the report currency, the masks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ibkr.portfolio import PortfolioSnapshot
+from ui import chrome, loaders, services, state
+
+_KEY = "_page_context"
+
+
+@dataclass
+class Context:
+    loaded: loaders.Loaded
+    account_ids: list[str]
+
+    @property
+    def masked(self) -> bool:
+        return bool(st.session_state.get(state.PRIVACY, False))
+
+    @property
+    def report_ccy(self) -> str:
+        return st.session_state.get(state.REPORT_CCY) or "USD"
+
+    def snapshot(self) -> PortfolioSnapshot:
+        return chrome.data_or_stop(self.loaded)
+
+    def frames(self) -> dict:
+        snap = self.snapshot()
+        return loaders.frames(snap.as_of.isoformat(), tuple(self.account_ids), self.report_ccy, snap)
+
+
+def boot() -> Context:
+    """Called by app.py on every run: services, sidebar, gateway prompt."""
+    services.gateway()  # starts the gateway and its keep-alive on first use
+    loaded = loaders.snapshot()
+    ids = chrome.sidebar(loaded)
+    chrome.gateway_prompt()
+    ctx = Context(loaded, ids)
+    st.session_state[_KEY] = ctx
+    return ctx
+
+
+def context() -> Context:
+    return st.session_state[_KEY]

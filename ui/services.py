@@ -1,0 +1,66 @@
+"""The process-wide services, booted once with ``st.cache_resource``: settings, gateway manager, API client."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import streamlit as st
+
+from ibkr import ClientPortalClient, Settings
+from ibkr.config import GatewayMode
+from ibkr.gateway import GatewayManager, Prompt
+from ibkr.gateway._process import sim_cert_dir
+
+
+@st.cache_resource
+def settings() -> Settings:
+    return Settings()
+
+
+class PromptInbox:
+    """Prompts from the manager's thread, kept for the pages (the thread never calls ``st.*``)."""
+
+    def __init__(self, size: int = 20) -> None:
+        self._items: deque[Prompt] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def push(self, prompt: Prompt) -> None:
+        with self._lock:
+            self._items.append(prompt)
+
+    def recent(self) -> list[Prompt]:
+        with self._lock:
+            return list(self._items)
+
+
+@st.cache_resource
+def prompt_inbox() -> PromptInbox:
+    return PromptInbox()
+
+
+@st.cache_resource
+def gateway() -> GatewayManager:
+    """The one gateway manager of this process: opening the page starts the gateway and its keep-alive."""
+    manager = GatewayManager(settings())
+    manager.on_prompt(prompt_inbox().push)
+    manager.start()
+    return manager
+
+
+def client_settings(s: Settings) -> Settings:
+    """In sim mode the client pins the simulator's own certificate."""
+    if s.gateway_mode == GatewayMode.SIM:
+        return s.model_copy(update={"verify_ssl": sim_cert_dir(s) / "cert.pem"})
+    return s
+
+
+@st.cache_resource
+def client() -> ClientPortalClient:
+    return ClientPortalClient(client_settings(settings()))
+
+
+@st.cache_resource
+def last_good() -> dict:
+    """The last snapshot that loaded, shown (with its as-of time) when a refresh fails."""
+    return {}
