@@ -1,5 +1,6 @@
 """IBKR Desk's library for Interactive Brokers' Client Portal Web API. It never imports streamlit."""
 
+from ibkr.client import ClientPortalClient
 from ibkr.config import GatewayMode, Settings
 from ibkr.errors import (
     AccessDenied,
@@ -18,9 +19,38 @@ from ibkr.errors import (
     RequestRejected,
     UnknownAccount,
 )
+from ibkr.models import OrderAccepted, PendingConfirmation, Position
+from ibkr.orders import (
+    BondOrder,
+    ConidOrder,
+    CryptoOrder,
+    ForexOrder,
+    FutureOrder,
+    OptionOrder,
+    OrderType,
+    Side,
+    StockOrder,
+    TimeInForce,
+)
+from ibkr.pacing import LIMITER
 
 __all__ = [
+    "LIMITER",
     "AccessDenied",
+    "BondOrder",
+    "ClientPortalClient",
+    "ConidOrder",
+    "CryptoOrder",
+    "ForexOrder",
+    "FutureOrder",
+    "OptionOrder",
+    "OrderAccepted",
+    "OrderType",
+    "PendingConfirmation",
+    "Position",
+    "Side",
+    "StockOrder",
+    "TimeInForce",
     "CompetingSession",
     "ConfigurationError",
     "GatewayBusy",

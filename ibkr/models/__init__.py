@@ -49,25 +49,19 @@ from ibkr.models.marketdata import (
     UnsubscribeResult,
 )
 from ibkr.models.positions import InvalidateResult, Position
-from ibkr.models.session import AuthStatus, LiveSessionToken, LogoutResponse, ServerInfo, SsoValidation, TickleResponse
-from ibkr.models.trading import (
+from ibkr.models.replies import (
     CancelAck,
-    LiveOrders,
-    Order,
     OrderAccepted,
     OrderDeclined,
     OrderPrompt,
     OrderQuestion,
     OrderReply,
-    OrderStatus,
     PendingConfirmation,
     Question,
     QuestionsSuppressed,
-    Trade,
-    WhatIf,
-    WhatIfAmount,
-    WhatIfChange,
 )
+from ibkr.models.session import AuthStatus, LiveSessionToken, LogoutResponse, ServerInfo, SsoValidation, TickleResponse
+from ibkr.models.trading import LiveOrders, Order, OrderStatus, Trade, WhatIf, WhatIfAmount, WhatIfChange
 
 __all__ = [
     "DEFAULT_FIELDS",

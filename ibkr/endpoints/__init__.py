@@ -1,0 +1,1 @@
+"""The endpoint groups of :class:`ibkr.client.ClientPortalClient`, one module per group of IBKR's docs."""

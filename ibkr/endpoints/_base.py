@@ -1,0 +1,91 @@
+"""What every endpoint group shares: the transport, and turning JSON into models (or InvalidResponse)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from ibkr.config import Settings
+from ibkr.errors import InvalidResponse
+from ibkr.models import IserverAccounts
+from ibkr.responses import redact
+from ibkr.transport import Transport
+
+T = TypeVar("T")
+
+DOCS = "https://www.interactivebrokers.com/campus/ibkr-api-page/webapi-ref/"
+"""IBKR's Web API reference; each method's docstring names its endpoint and the reference section."""
+GUIDE = "https://www.interactivebrokers.com/campus/ibkr-api-page/webapi-doc/"
+"""IBKR's Web API guide (sessions, pacing, orders, market data)."""
+
+
+@cache
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
+
+
+def parse_as(kind: type[T] | Any, data: Any, endpoint: str) -> T:
+    """Validate ``data`` as ``kind`` (a model or a type such as ``list[Position]``) or raise InvalidResponse."""
+    try:
+        return _adapter(kind).validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidResponse(
+            f"The gateway's answer to {endpoint} has an unexpected shape ({where}: {first['msg']}).",
+            endpoint=endpoint, body=redact(data),
+        ) from exc
+
+
+class EndpointGroup:
+    """Base of the endpoint mixins composed into :class:`ibkr.client.ClientPortalClient`."""
+
+    settings: Settings
+    _transport: Transport
+    _sleep: Callable[[float], None] = staticmethod(time.sleep)
+    _iserver_accounts: IserverAccounts | None = None
+    _live_orders_warm: bool = False
+
+    def _get(self, kind: type[T] | Any, path: str, params: dict[str, Any] | None = None) -> T:
+        return parse_as(kind, self._transport.get(path, params=_clean(params)), f"GET {path}")
+
+    def _post(self, kind: type[T] | Any, path: str, json: Any = None, *, idempotent: bool) -> T:
+        return parse_as(kind, self._transport.post(path, json=json, idempotent=idempotent), f"POST {path}")
+
+    def _after_reauthentication(self) -> None:
+        """Forget session-bound state; the next /iserver call re-primes with /iserver/accounts."""
+        self._iserver_accounts = None
+        self._live_orders_warm = False
+
+
+def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Drop None values; booleans as IBKR writes them (``true``/``false``)."""
+    if params is None:
+        return None
+    return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
+
+
+def csv(values: Any) -> str:
+    """``[265598, 8314]`` -> ``"265598,8314"``; a string passes through."""
+    if isinstance(values, str | int):
+        return str(values)
+    return ",".join(str(v) for v in values)
+
+
+def ibkr_endpoint(method: str, path: str, tag: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Mark a client method with the IBKR endpoint it calls and append the link to IBKR's reference.
+
+    ``tag`` is the section of IBKR's reference ("Trading Session", "Trading Portfolio", ...).
+    """
+    anchor = f"#tag/{tag.replace(' ', '-')}/paths/{path.replace('/', '~1')}/{method.lower()}"
+
+    def mark(fn: Callable[..., T]) -> Callable[..., T]:
+        fn.__doc__ = (fn.__doc__ or "").rstrip() + f"\n\n        IBKR: ``{method} {path}`` ({tag}), {DOCS}{anchor}\n"
+        fn.ibkr_endpoint = (method, path)  # type: ignore[attr-defined]
+        return fn
+
+    return mark

@@ -1,0 +1,62 @@
+"""Order queries: live orders (first-call-empty handled), single order status, trades, question suppression."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from ibkr.endpoints._base import EndpointGroup, ibkr_endpoint, parse_as
+from ibkr.models import LiveOrders, Order, OrderStatus, QuestionsSuppressed, Trade
+
+log = logging.getLogger(__name__)
+TAG = "Trading Orders"
+
+
+class OrderQueryEndpoints(EndpointGroup):
+    """The read side of IBKR's "Orders" group."""
+
+    @ibkr_endpoint("GET", "/iserver/account/orders", TAG)
+    def live_orders(
+        self, account_id: str | None = None, *, force: bool = False, filters: Iterable[str] | None = None
+    ) -> list[Order]:
+        """Working orders, and those filled or cancelled in this brokerage session.
+
+        IBKR answers the first call of a session (and any call with ``force=true``, which refreshes its cache)
+        with no orders, so an empty first answer is asked once more; the pacing limiter spaces the calls 5.5 s
+        apart (IBKR allows one per 5 s). Pass ``account_id`` on multi-account logins (an omitted account can give
+        a false empty answer).
+        """
+        params = {"accountId": account_id, "filters": ",".join(filters) if filters else None}
+        if force:
+            self._get(LiveOrders, "/iserver/account/orders", {**params, "force": True})
+            self._live_orders_warm = False
+        result = self._get(LiveOrders, "/iserver/account/orders", params)
+        if not result.orders and not self._live_orders_warm:
+            log.debug("live orders empty on the first call of the session; asking again")
+            result = self._get(LiveOrders, "/iserver/account/orders", params)
+        self._live_orders_warm = True
+        return result.orders
+
+    @ibkr_endpoint("GET", "/iserver/account/order/status/{orderId}", TAG)
+    def order_status(self, order_id: int | str) -> OrderStatus:
+        """One order's status and fills (orders of the current brokerage session only; older ones give 503)."""
+        return self._get(OrderStatus, f"/iserver/account/order/status/{order_id}")
+
+    @ibkr_endpoint("GET", "/iserver/account/trades", TAG)
+    def trades(self, days: int | None = None, *, account_id: str | None = None) -> list[Trade]:
+        """Executions of the last ``days`` days (1 to 7; IBKR's default is the current day)."""
+        if days is not None and not 1 <= days <= 7:
+            raise ValueError(f"IBKR keeps executions for at most 7 days; asked for {days}.")
+        data = self._transport.get("/iserver/account/trades",
+                                   params={k: v for k, v in {"days": days, "accountId": account_id}.items() if v})
+        return parse_as(list[Trade], data or [], "GET /iserver/account/trades")
+
+    @ibkr_endpoint("POST", "/iserver/questions/suppress", TAG)
+    def suppress_questions(self, message_ids: Iterable[str]) -> QuestionsSuppressed:
+        """Tell IBKR to stop asking these questions (e.g. ``"o163"``) for this brokerage session.
+
+        Suppressed questions are answered "yes" by IBKR itself, so use it only for ids a person chose; resend the
+        full list when adding one (IBKR replaces it).
+        """
+        body = {"messageIds": list(dict.fromkeys(message_ids))}
+        return self._post(QuestionsSuppressed, "/iserver/questions/suppress", body, idempotent=True)

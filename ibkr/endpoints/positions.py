@@ -1,0 +1,156 @@
+"""Position endpoints and :meth:`PositionEndpoints.all_positions`, which pages every account in parallel."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from ibkr.endpoints._base import EndpointGroup, ibkr_endpoint
+from ibkr.models import Account, InvalidateResult, Position
+
+log = logging.getLogger(__name__)
+TAG = "Trading Portfolio"
+PAGE_SIZE = 100  # IBKR's documented maximum; each position also carries its pageSize
+
+
+class PositionEndpoints(EndpointGroup):
+    """IBKR's "Portfolio" position endpoints (CPAPI.md section 2)."""
+
+    max_workers: int = 8
+    pages_in_flight: int = 3  # per account: how far ahead of the last full page to ask
+
+    @ibkr_endpoint("GET", "/portfolio/{accountId}/positions/{pageId}", TAG)
+    def positions_page(
+        self,
+        account_id: str,
+        page: int = 0,
+        *,
+        sort: str | None = None,
+        direction: str | None = None,
+        model: str | None = None,
+        wait_for_secdef: bool | None = None,
+    ) -> list[Position]:
+        """One page (up to 100) of an account's positions, 0-indexed. IBKR caches these; see invalidate."""
+        params = {"sort": sort, "direction": direction, "model": model, "waitForSecDef": wait_for_secdef}
+        return self._get(list[Position], f"/portfolio/{account_id}/positions/{page}", params)
+
+    @ibkr_endpoint("GET", "/portfolio2/{accountId}/positions", TAG)
+    def portfolio2_positions(
+        self, account_id: str, *, sort: str | None = None, direction: str | None = None, model: str | None = None
+    ) -> list[Position]:
+        """Near-real-time positions without IBKR's cache and without paging (different field names, same model)."""
+        params = {"sort": sort, "direction": direction, "model": model}
+        rows = self._get(list[Position], f"/portfolio2/{account_id}/positions", params)
+        return [p if p.acct_id else p.model_copy(update={"acct_id": account_id}) for p in rows]
+
+    @ibkr_endpoint("GET", "/portfolio/{accountid}/position/{conid}", TAG)
+    def position(self, account_id: str, conid: int) -> list[Position]:
+        """An account's position(s) in one contract."""
+        return self._get(list[Position], f"/portfolio/{account_id}/position/{conid}")
+
+    @ibkr_endpoint("GET", "/portfolio/positions/{conid}", TAG)
+    def positions_by_conid(self, conid: int) -> dict[str, list[Position]]:
+        """Every account's position in one contract: account id -> positions."""
+        return self._get(dict[str, list[Position]], f"/portfolio/positions/{conid}")
+
+    @ibkr_endpoint("POST", "/portfolio/{accountId}/positions/invalidate", TAG)
+    def invalidate_positions(self, account_id: str) -> InvalidateResult:
+        """Clear IBKR's position cache for an account, so the next positions call is fresh."""
+        return self._post(InvalidateResult, f"/portfolio/{account_id}/positions/invalidate", idempotent=True)
+
+    def position_account_ids(self) -> list[str]:
+        """Every account whose positions this session can read, advisors' sub-accounts included.
+
+        ``/portfolio/accounts`` lists the accounts (and primes ``/portfolio``); when one of them is the master
+        of a tiered structure (advisor, IBroker), ``/portfolio/subaccounts`` adds its clients' accounts.
+        """
+        accounts: list[Account] = self.portfolio_accounts()  # type: ignore[attr-defined]
+        if any(a.is_advisor for a in accounts):
+            subs: list[Account] = self.portfolio_subaccounts()  # type: ignore[attr-defined]
+            if len(subs) >= 100:
+                subs = self._all_subaccount_pages()
+            accounts = accounts + subs
+        return list(dict.fromkeys(a.account_id for a in accounts))
+
+    def _all_subaccount_pages(self) -> list[Account]:
+        out: list[Account] = []
+        page = 0
+        while True:
+            batch = self.portfolio_subaccounts_page(page)  # type: ignore[attr-defined]
+            out.extend(batch.subaccounts)
+            if not batch.subaccounts or (batch.total is not None and len(out) >= batch.total):
+                return out
+            page += 1
+
+    def all_positions(self, account_ids: list[str] | None = None, fresh: bool = False) -> list[Position]:
+        """Every position of every account, all pages, as one flat list (account order, then IBKR's order).
+
+        ``account_ids=None`` means every account of :meth:`position_account_ids` (advisors' sub-accounts
+        included). ``fresh=True`` first invalidates IBKR's position cache of each account. Pages are fetched in
+        parallel (a thread pool, inside the process-wide pacing limiter), a few pages ahead per account; an
+        account is done at the first page with fewer than ``pageSize`` positions.
+        """
+        accounts = list(dict.fromkeys(account_ids)) if account_ids is not None else self.position_account_ids()
+        if not accounts:
+            return []
+        workers = max(1, min(self.max_workers, len(accounts) * self.pages_in_flight))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ibkr-positions") as pool:
+            if fresh:
+                for done in [pool.submit(self.invalidate_positions, a) for a in accounts]:
+                    done.result()
+            pages = _Pager(self, pool, accounts).run()
+        seen: set[tuple[str, int, str | None]] = set()
+        out: list[Position] = []
+        for account_id in accounts:
+            for row in pages[account_id]:
+                key = (row.acct_id or account_id, row.conid, row.model)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(row if row.acct_id else row.model_copy(update={"acct_id": account_id}))
+        return out
+
+
+class _Pager:
+    """Keeps ``pages_in_flight`` page requests per account going until each account's first short page."""
+
+    def __init__(self, client: PositionEndpoints, pool: ThreadPoolExecutor, accounts: list[str]) -> None:
+        self.client = client
+        self.pool = pool
+        self.accounts = accounts
+        self.next_page = dict.fromkeys(accounts, 0)
+        self.last_page: dict[str, int] = {}
+        self.results: dict[str, dict[int, list[Position]]] = {a: {} for a in accounts}
+        self.pending: dict[Future[Any], tuple[str, int]] = {}
+
+    def _submit(self, account_id: str) -> None:
+        page = self.next_page[account_id]
+        self.next_page[account_id] = page + 1
+        self.pending[self.pool.submit(self.client.positions_page, account_id, page)] = (account_id, page)
+
+    def run(self) -> dict[str, list[Position]]:
+        for account_id in self.accounts:
+            for _ in range(self.client.pages_in_flight):
+                self._submit(account_id)
+        try:
+            while self.pending:
+                done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
+                for future in done:
+                    account_id, page = self.pending.pop(future)
+                    rows = future.result()
+                    self.results[account_id][page] = rows
+                    size = next((r.page_size for r in rows if r.page_size), None) or PAGE_SIZE
+                    if len(rows) < size:
+                        self.last_page[account_id] = min(page, self.last_page.get(account_id, page))
+                    elif account_id not in self.last_page:
+                        self._submit(account_id)
+        except BaseException:
+            for future in self.pending:
+                future.cancel()
+            raise
+        out: dict[str, list[Position]] = {}
+        for account_id in self.accounts:
+            last = self.last_page[account_id]
+            out[account_id] = [row for page in range(last + 1) for row in self.results[account_id][page]]
+            log.debug("%s: %d positions in %d pages", account_id, len(out[account_id]), last + 1)
+        return out

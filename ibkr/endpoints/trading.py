@@ -1,0 +1,316 @@
+"""Placing orders and answering IBKR's questions; preview, modify, cancel. Nothing here is ever re-sent.
+
+The flow (CPAPI.md 3.1-3.2)::
+
+    result = client.place_order(ticket)              # OrderAccepted, or PendingConfirmation with questions
+    while isinstance(result, PendingConfirmation):   # show result.questions to the trader, then either
+        result = client.confirm(result)              #   yes: may bring the next round of questions
+        # or client.reject(result)                   #   no: OrderDeclined, nothing placed
+
+``place_order(ticket, accept={"o354"})`` answers "yes" on its own only to a round whose every question id
+is in ``accept``. If the placement request times out or the connection drops, the order is looked for by its
+``cOID`` among the live orders before anything is reported; it is never sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from ibkr.endpoints._base import ibkr_endpoint, parse_as
+from ibkr.endpoints.order_queries import OrderQueryEndpoints
+from ibkr.endpoints.orders_rebuild import OrderRebuilder
+from ibkr.endpoints.resolve import ContractResolver
+from ibkr.errors import (
+    GatewayUnavailable,
+    IbkrError,
+    InvalidResponse,
+    OrderRejected,
+    OrderStatusUnknown,
+    OrderValidationError,
+    RequestRejected,
+    UnknownAccount,
+)
+from ibkr.models import (
+    CancelAck,
+    LiveOrders,
+    OrderAccepted,
+    OrderDeclined,
+    OrderReply,
+    PendingConfirmation,
+    Question,
+    WhatIf,
+)
+from ibkr.orders import new_coid
+
+log = logging.getLogger(__name__)
+TAG = "Trading Orders"
+MAX_ROUNDS = 20
+ORDER_LOCK = threading.RLock()
+"""Serialises order requests of the whole process: concurrent placements make reply ids race (ibind #103)."""
+
+
+class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
+    """The write side of IBKR's "Orders" group."""
+
+    def _placed_tickets(self) -> dict[str, Any]:
+        """Tickets this client placed, by order id (and ``"cOID:<coid>"`` while questions are pending)."""
+        placed = getattr(self, "_placed", None)
+        if placed is None:
+            placed = self._placed = {}
+        return placed
+
+    def check_account(self, account_id: str) -> None:
+        """Raise UnknownAccount unless ``/iserver/accounts`` lists ``account_id`` (asked again once on a miss)."""
+        known = self.tradable_account_ids()  # type: ignore[attr-defined]
+        if account_id not in known:
+            known = self.tradable_account_ids(refresh=True)  # type: ignore[attr-defined]
+        if account_id not in known:
+            listed = ", ".join(known) or "none (is the brokerage session up?)"
+            raise UnknownAccount(f"Order not sent: account {account_id} is not one this session can trade. "
+                                 f"Accounts you can trade: {listed}.", endpoint="GET /iserver/accounts")
+
+    def _prepare(self, ticket: Any) -> tuple[int, Any]:
+        ticket.check()
+        self.check_account(ticket.account_id)
+        conid = self.resolve_conid(ticket)
+        return conid, ticket.model_copy(update={"conid": conid})
+
+    @ibkr_endpoint("POST", "/iserver/account/{accountId}/orders", TAG)
+    def place_order(self, ticket: Any, accept: Collection[str] = frozenset()) -> OrderAccepted | PendingConfirmation:
+        """Place one order: validated, account checked and contract resolved before anything is sent.
+
+        Returns :class:`OrderAccepted`, or :class:`PendingConfirmation` carrying IBKR's questions. A round of
+        questions is answered "yes" automatically only when every one of its message ids is in ``accept``.
+        Raises OrderValidationError / UnknownAccount (nothing sent), OrderRejected (IBKR said no), or
+        OrderStatusUnknown (the request failed mid-way and the order is not among the live orders).
+        """
+        conid, resolved = self._prepare(ticket)
+        coid = new_coid()
+        body = resolved.body(conid, coid)
+        path = f"/iserver/account/{ticket.account_id}/orders"
+        log.info("placing %s (cOID %s)", resolved.describe(), coid)
+        with ORDER_LOCK:
+            try:
+                data = self._transport.post(path, json={"orders": [body]}, idempotent=False)
+            except GatewayUnavailable as exc:
+                return self._recover(ticket.account_id, coid, exc, resolved)
+            except RequestRejected as exc:
+                raise OrderRejected(f"IBKR rejected the order: {_reason(exc)}", status=exc.status,
+                                    endpoint=exc.endpoint, body=exc.body) from exc
+            reply = parse_as(OrderReply, data, f"POST {path}")
+            return self._follow(reply, ticket.account_id, coid, frozenset(accept), 1, resolved)
+
+    @ibkr_endpoint("POST", "/iserver/reply/{replyId}", TAG)
+    def confirm(
+        self, pending: PendingConfirmation, accept: Collection[str] = frozenset(), *, option: str | None = None
+    ) -> OrderAccepted | PendingConfirmation:
+        """Answer "yes" to this round of questions (``{"confirmed": true}``); IBKR may ask another round.
+
+        ``accept`` works as in :meth:`place_order` for the rounds after this one. For an advanced reject prompt
+        (``pending.prompt``) pass ``option``, one of ``pending.prompt.options``; it is sent to
+        ``POST /iserver/notification``.
+        """
+        if pending.prompt is not None:
+            return self._answer_prompt(pending, option)
+        if not pending.reply_id:
+            raise OrderValidationError("This pending order has no reply id to answer.")
+        with ORDER_LOCK:
+            reply = self._reply(pending, confirmed=True)
+            return self._follow(reply, pending.account_id, pending.coid, frozenset(accept), pending.round + 1, None)
+
+    def reject(self, pending: PendingConfirmation) -> OrderDeclined:
+        """Answer "no" to this round of questions (``{"confirmed": false}``): IBKR does not place the order."""
+        if pending.prompt is not None:
+            raise OrderValidationError(
+                f"An IBKR prompt is answered by choosing one of: {', '.join(pending.prompt.options)} "
+                f"(confirm(pending, option=...)); to drop the order, cancel order {pending.prompt.order_id}."
+            )
+        with ORDER_LOCK:
+            path = f"/iserver/reply/{pending.reply_id}"
+            data = self._transport.post(path, json={"confirmed": False}, idempotent=False)
+        reply = parse_as(OrderReply, data, f"POST {path}")
+        if reply.accepted:
+            raise OrderStatusUnknown(
+                f"IBKR placed order {reply.accepted[0].order_id} although it was declined; cancel it if unwanted.",
+                coid=pending.coid, endpoint=f"POST {path}",
+            )
+        return OrderDeclined(reply_id=pending.reply_id, coid=pending.coid, message=reply.error or "declined")
+
+    @ibkr_endpoint("POST", "/iserver/account/{accountId}/orders/whatif", TAG)
+    def whatif(self, ticket: Any) -> WhatIf:
+        """Preview an order's commission and its effect on equity, margin and position; nothing is placed."""
+        conid, resolved = self._prepare(ticket)
+        path = f"/iserver/account/{ticket.account_id}/orders/whatif"
+        try:
+            data = self._transport.post(path, json={"orders": [resolved.body(conid, None)]}, idempotent=True)
+        except RequestRejected as exc:
+            raise OrderRejected(f"IBKR cannot preview this order: {_reason(exc)}", status=exc.status,
+                                endpoint=exc.endpoint, body=exc.body) from exc
+        return parse_as(WhatIf, data, f"POST {path}")
+
+    @ibkr_endpoint("DELETE", "/iserver/account/{accountId}/order/{orderId}", TAG)
+    def cancel(self, account_id: str, order_id: int | str, *, manual_indicator: bool | None = None) -> CancelAck:
+        """Ask IBKR to cancel an order. The answer only acknowledges the request: check :meth:`order_status`.
+
+        ``manual_indicator`` is sent for futures (IBKR requires it for US futures); it defaults to True for
+        futures this client placed.
+        """
+        placed = self._placed_tickets().get(str(order_id))
+        if manual_indicator is None and placed is not None and placed.asset_class.value == "FUT":
+            manual_indicator = True
+        path = f"/iserver/account/{account_id}/order/{order_id}"
+        params = None if manual_indicator is None else {"manualIndicator": str(manual_indicator).lower()}
+        with ORDER_LOCK:
+            try:
+                data = self._transport.delete(path, params=params)
+            except GatewayUnavailable as exc:
+                raise OrderStatusUnknown(
+                    f"The cancel request for order {order_id} failed before IBKR answered ({exc.message}). "
+                    "Check the order's status before trying again.", endpoint=f"DELETE {path}",
+                ) from exc
+            except RequestRejected as exc:
+                raise OrderRejected(f"IBKR refused to cancel order {order_id}: {_reason(exc)}", status=exc.status,
+                                    endpoint=exc.endpoint, body=exc.body) from exc
+        ack = parse_as(CancelAck, data, f"DELETE {path}")
+        if ack.error:
+            raise OrderRejected(f"IBKR refused to cancel order {order_id}: {ack.error}", endpoint=f"DELETE {path}")
+        return ack
+
+    @ibkr_endpoint("POST", "/iserver/account/{accountId}/order/{orderId}", TAG)
+    def modify(
+        self, account_id: str, order_id: int | str, changes: Mapping[str, Any], *, original: Any = None,
+        accept: Collection[str] = frozenset(),
+    ) -> OrderAccepted | PendingConfirmation:
+        """Change a working order. IBKR wants the whole original ticket with only the changed values different.
+
+        ``changes`` uses the ticket's field names (``quantity``, ``limit_price``, ``stop_price``, ``tif``,
+        ``outside_rth``, ``trailing_amount``, ``order_type``). The original ticket is ``original`` if given, else
+        the one this client placed, else it is rebuilt from the live order (which cannot show every field: pass
+        ``original`` for stop-limit and trailing orders placed elsewhere).
+        """
+        base = original or self._placed_tickets().get(str(order_id)) or self.rebuild_ticket(account_id, order_id)
+        conid = self.resolve_conid(base)
+        changed = type(base)(**{**base.model_dump(exclude={"kind"}), **dict(changes), "conid": conid})
+        changed.check()
+        path = f"/iserver/account/{account_id}/order/{order_id}"
+        with ORDER_LOCK:
+            try:
+                data = self._transport.post(path, json=changed.body(conid, None), idempotent=False)
+            except GatewayUnavailable as exc:
+                raise OrderStatusUnknown(
+                    f"The modify request for order {order_id} failed before IBKR answered ({exc.message}). Check "
+                    "the order's status before trying again.", endpoint=f"POST {path}",
+                ) from exc
+            except RequestRejected as exc:
+                raise OrderRejected(f"IBKR rejected the change: {_reason(exc)}", status=exc.status,
+                                    endpoint=exc.endpoint, body=exc.body) from exc
+            reply = parse_as(OrderReply, data, f"POST {path}")
+            return self._follow(reply, account_id, None, frozenset(accept), 1, changed)
+
+    # -- the reply loop ---------------------------------------------------------------------------------------------
+
+    def _follow(
+        self, reply: OrderReply, account_id: str, coid: str | None, accept: frozenset[str], round_: int,
+        ticket: Any,
+    ) -> OrderAccepted | PendingConfirmation:
+        for _ in range(MAX_ROUNDS):
+            if reply.error:
+                raise OrderRejected(f"IBKR rejected the order: {reply.error.strip()}", body={"error": reply.error})
+            if reply.accepted:
+                accepted = reply.accepted[0].model_copy(update={"coid": coid})
+                ticket = ticket if ticket is not None else self._placed_tickets().pop(f"cOID:{coid}", None)
+                if ticket is not None:
+                    self._placed_tickets()[accepted.order_id] = ticket
+                log.info("order %s accepted (%s), cOID %s", accepted.order_id, accepted.order_status, coid)
+                return accepted
+            if reply.prompt is not None:
+                return PendingConfirmation(account_id=account_id, coid=coid, prompt=reply.prompt, round=round_)
+            if not reply.questions:
+                raise InvalidResponse("IBKR answered the order with neither an order id, a question nor an error.")
+            question = reply.questions[0]
+            ids = list(question.message_ids) + [""] * (len(question.message) - len(question.message_ids))
+            pending = PendingConfirmation(
+                account_id=account_id, coid=coid, reply_id=question.reply_id, round=round_,
+                questions=[Question(message_id=i, text=t) for i, t in zip(ids, question.message, strict=False)],
+            )
+            if not (pending.questions and all(q.message_id for q in pending.questions)
+                    and pending.message_ids <= accept):
+                if ticket is not None and coid:
+                    self._placed_tickets()[f"cOID:{coid}"] = ticket
+                return pending
+            log.info("round %d: accepting %s as the caller allowed", round_, sorted(pending.message_ids))
+            reply = self._reply(pending, confirmed=True)
+            round_ += 1
+        raise OrderStatusUnknown(f"IBKR asked more than {MAX_ROUNDS} rounds of questions; check the live orders.",
+                                 coid=coid)
+
+    def _reply(self, pending: PendingConfirmation, *, confirmed: bool) -> OrderReply:
+        path = f"/iserver/reply/{pending.reply_id}"
+        try:
+            data = self._transport.post(path, json={"confirmed": confirmed}, idempotent=False)
+        except GatewayUnavailable as exc:
+            if pending.coid:
+                found = self._recover(pending.account_id, pending.coid, exc, None)
+                return OrderReply(accepted=[found])
+            raise OrderStatusUnknown(f"The answer to IBKR's question failed mid-way ({exc.message}). Check the "
+                                     "order's status before trying again.", endpoint=f"POST {path}") from exc
+        except RequestRejected as exc:
+            raise OrderRejected(f"IBKR rejected the order: {_reason(exc)}", status=exc.status,
+                                endpoint=exc.endpoint, body=exc.body) from exc
+        return parse_as(OrderReply, data, f"POST {path}")
+
+    def _answer_prompt(self, pending: PendingConfirmation, option: str | None) -> OrderAccepted:
+        prompt = pending.prompt
+        assert prompt is not None
+        if option not in prompt.options:
+            raise OrderValidationError(f"Choose one of: {', '.join(prompt.options)}.")
+        with ORDER_LOCK:
+            body = {"orderId": prompt.order_id, "reqId": prompt.req_id, "text": option}
+            try:
+                self._transport.post("/iserver/notification", json=body, idempotent=False)
+            except InvalidResponse as exc:  # IBKR documents a JSON string; plain text with 200 is an answer too
+                if exc.status != 200:
+                    raise
+        return OrderAccepted(order_id=str(prompt.order_id), order_status=None, coid=pending.coid)
+
+    def _recover(self, account_id: str, coid: str, exc: GatewayUnavailable, ticket: Any) -> OrderAccepted:
+        """After a timeout or a dropped connection: find the order by cOID, or raise OrderStatusUnknown."""
+        log.warning("order request (cOID %s) failed mid-way: %s; looking for it among live orders", coid, exc.message)
+        try:
+            order = self.find_live_order(account_id, coid)
+        except IbkrError as lookup:
+            log.warning("could not look up live orders: %s", lookup.message)
+            order = None
+        if order is None:
+            raise OrderStatusUnknown(
+                f"The order request failed before IBKR answered ({exc.message}) and the order (cOID {coid}) is not "
+                "among the live orders. It may still reach IBKR: check the live orders (or TWS) before placing it "
+                "again.", coid=coid, status=exc.status, endpoint=exc.endpoint,
+            ) from exc
+        accepted = OrderAccepted(order_id=str(order.order_id), order_status=order.status, coid=coid,
+                                 found_after_timeout=True)
+        if ticket is not None:
+            self._placed_tickets()[accepted.order_id] = ticket
+        return accepted
+
+    def find_live_order(self, account_id: str | None, coid: str) -> Any:
+        """The live order placed with ``coid``, or None. At most three calls: plain, then force and plain again."""
+        params = {"accountId": account_id} if account_id else None
+        for force in (False, True):
+            if force:
+                self._get(LiveOrders, "/iserver/account/orders", {**(params or {}), "force": True})
+            orders = self._get(LiveOrders, "/iserver/account/orders", params).orders
+            match = next((o for o in orders if o.order_ref == coid), None)
+            if match is not None:
+                return match
+        return None
+
+
+def _reason(exc: IbkrError) -> str:
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"].strip()
+    return exc.message

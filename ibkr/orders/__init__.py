@@ -1,0 +1,32 @@
+"""Order tickets per asset class, their validation, and the wire body IBKR expects (CPAPI.md section 3).
+
+Build a ticket, check it, then hand it to :meth:`ClientPortalClient.place_order` (or ``whatif``)::
+
+    ticket = StockOrder(account_id="DU123456", symbol="AAPL", side="BUY", quantity=10,
+                        order_type="LMT", limit_price=150)
+    ticket.problems()          # [] or sentences a trader understands; place_order raises them
+    client.place_order(ticket) # OrderAccepted or PendingConfirmation
+
+Tickets: :class:`StockOrder` (STK), :class:`OptionOrder` (OPT: underlying, expiry, strike, right),
+:class:`FutureOrder` (FUT: symbol and contract month; ``manualIndicator`` is always sent), :class:`ForexOrder`
+(CASH: a pair such as ``EUR.USD`` on IDEALPRO), :class:`BondOrder` (BOND, by conid), :class:`CryptoOrder`
+(CRYPTO on PAXOS). Order types MKT, LMT, STP, STOP_LIMIT, TRAIL; TIF DAY, GTC, IOC, OPG.
+"""
+
+from ibkr.orders._ticket import AssetClass, OrderType, Side, TimeInForce, TrailingType, new_coid
+from ibkr.orders.tickets import (
+    BondOrder,
+    ConidOrder,
+    CryptoOrder,
+    ForexOrder,
+    FutureOrder,
+    OptionOrder,
+    OrderTicket,
+    StockOrder,
+)
+from ibkr.orders.wire import OrderBody, OrdersRequest
+
+__all__ = [
+    "AssetClass", "BondOrder", "ConidOrder", "CryptoOrder", "ForexOrder", "FutureOrder", "OptionOrder", "OrderBody",
+    "OrderTicket", "OrderType", "OrdersRequest", "Side", "StockOrder", "TimeInForce", "TrailingType", "new_coid",
+]

@@ -1,0 +1,211 @@
+"""The order ticket base: enums, the fields every ticket has, validation in a trader's words, the wire body."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ibkr.errors import OrderValidationError
+
+
+class AssetClass(StrEnum):
+    STK = "STK"
+    OPT = "OPT"
+    FUT = "FUT"
+    CASH = "CASH"
+    BOND = "BOND"
+    CRYPTO = "CRYPTO"
+
+
+class OrderType(StrEnum):
+    MKT = "MKT"
+    LMT = "LMT"
+    STP = "STP"
+    STOP_LIMIT = "STOP_LIMIT"
+    TRAIL = "TRAIL"
+
+
+class Side(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class TimeInForce(StrEnum):
+    DAY = "DAY"
+    GTC = "GTC"
+    IOC = "IOC"
+    OPG = "OPG"
+
+
+class TrailingType(StrEnum):
+    AMOUNT = "amt"
+    PERCENT = "%"
+
+
+_ORDER_TYPE_NAMES = {"MARKET": "MKT", "LIMIT": "LMT", "STOP": "STP", "STOPLIMIT": "STOP_LIMIT", "STP_LMT": "STOP_LIMIT",
+                     "STOP_LMT": "STOP_LIMIT", "TRAILING": "TRAIL", "TRAILING_STOP": "TRAIL"}
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_TYPE_LABEL = {"MKT": "market (MKT)", "LMT": "limit (LMT)", "STP": "stop (STP)", "STOP_LIMIT": "stop-limit",
+               "TRAIL": "trailing stop (TRAIL)"}
+
+
+def new_coid() -> str:
+    """A fresh client order id (29 characters; IBKR wants it unique for 24 h)."""
+    return f"desk-{uuid.uuid4().hex[:24]}"
+
+
+def _upper(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip().upper().replace(" ", "_").replace("-", "_")
+        return _ORDER_TYPE_NAMES.get(text, text)
+    return value
+
+
+def _money(value: float | None) -> str:
+    return "?" if value is None else f"{value:,.10g}"
+
+
+class _Ticket(BaseModel):
+    """Fields every ticket has. Construction checks types; :meth:`problems` checks what a trader can get wrong."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    asset_class: ClassVar[AssetClass]
+    account_id: str
+    side: Side
+    quantity: float
+    order_type: OrderType = OrderType.MKT
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trailing_amount: float | None = None
+    trailing_type: TrailingType = TrailingType.AMOUNT
+    tif: TimeInForce = TimeInForce.DAY
+    outside_rth: bool = False
+    conid: int | None = Field(None, description="skip the contract lookup and use this conid")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise OrderValidationError(_explain(exc)) from None
+
+    @field_validator("side", "order_type", "tif", mode="before")
+    @classmethod
+    def _enum_names(cls, value: Any) -> Any:
+        return _upper(value)
+
+    @property
+    def instrument(self) -> str:
+        """The instrument as a trader would name it (``AAPL``, ``ES DEC24``, ``EUR.USD``)."""
+        return str(self.conid)
+
+    def describe(self) -> str:
+        """One line: ``BUY 10 AAPL LMT 150 DAY``."""
+        parts = [self.side.value, f"{self.quantity:g}", self.instrument, self.order_type.value]
+        if self.order_type in (OrderType.LMT, OrderType.STOP_LIMIT):
+            parts.append(f"limit {_money(self.limit_price)}")
+        if self.order_type in (OrderType.STP, OrderType.STOP_LIMIT):
+            parts.append(f"stop {_money(self.stop_price)}")
+        if self.order_type is OrderType.TRAIL:
+            unit = "%" if self.trailing_type is TrailingType.PERCENT else ""
+            parts.append(f"trail {_money(self.trailing_amount)}{unit}")
+        parts.append(self.tif.value + (" outside RTH" if self.outside_rth else ""))
+        return " ".join(parts)
+
+    def problems(self) -> list[str]:
+        """Everything wrong with the ticket, in words a trader understands (empty when it can be sent)."""
+        issues: list[str] = []
+        kind = _TYPE_LABEL[self.order_type.value]
+        if not self.account_id.strip():
+            issues.append("Choose the account the order is for.")
+        if not self.quantity > 0:
+            issues.append(f"Quantity must be greater than zero (got {self.quantity:g}); to sell, choose side SELL.")
+        needs_limit = self.order_type in (OrderType.LMT, OrderType.STOP_LIMIT)
+        needs_stop = self.order_type in (OrderType.STP, OrderType.STOP_LIMIT)
+        if self.order_type is OrderType.STOP_LIMIT and self.limit_price is None and self.stop_price is None:
+            issues.append("A stop-limit order needs both a stop price and a limit price.")
+        else:
+            if needs_limit and self.limit_price is None:
+                issues.append(f"A {kind} order needs a limit price.")
+            if needs_stop and self.stop_price is None:
+                issues.append(f"A {kind} order needs a stop price.")
+        if not needs_limit and self.limit_price is not None:
+            issues.append(f"A {kind} order takes no limit price; choose LMT or STOP_LIMIT to set one.")
+        if self.order_type in (OrderType.MKT, OrderType.LMT) and self.stop_price is not None:
+            issues.append(f"A {kind} order takes no stop price; choose STP or STOP_LIMIT to set one.")
+        if self.order_type is OrderType.TRAIL:
+            if self.trailing_amount is None or not self.trailing_amount > 0:
+                issues.append("A trailing stop (TRAIL) order needs a trailing amount greater than zero.")
+            elif self.trailing_type is TrailingType.PERCENT and self.trailing_amount >= 100:
+                issues.append("A trailing percentage must be below 100%.")
+        elif self.trailing_amount is not None:
+            issues.append(f"A {kind} order takes no trailing amount; choose TRAIL to set one.")
+        if self.asset_class is not AssetClass.FUT:
+            for label, price in (("limit", self.limit_price), ("stop", self.stop_price)):
+                if price is not None and not price > 0:
+                    issues.append(f"The {label} price must be greater than zero (got {price:g}).")
+        if self.tif is TimeInForce.OPG and self.order_type not in (OrderType.MKT, OrderType.LMT):
+            issues.append("OPG (at the opening auction) works only with market or limit orders.")
+        return issues + self._instrument_problems()
+
+    def _instrument_problems(self) -> list[str]:
+        return []
+
+    def check(self) -> None:
+        """Raise :class:`~ibkr.errors.OrderValidationError` listing every problem (nothing is sent)."""
+        issues = self.problems()
+        if issues:
+            raise OrderValidationError(f"Order not sent: {' '.join(issues)}")
+
+    def body(self, conid: int, coid: str | None) -> dict[str, Any]:
+        """The order ticket as IBKR's JSON (one element of ``{"orders": [...]}``)."""
+        body: dict[str, Any] = {
+            "acctId": self.account_id,
+            "conid": conid,
+            "secType": f"{conid}:{self.asset_class.value}",
+            "orderType": self.order_type.value,
+            "side": self.side.value,
+            "quantity": self.quantity,
+            "tif": self.tif.value,
+            "outsideRTH": self.outside_rth,
+        }
+        if coid:
+            body["cOID"] = coid
+        if self.order_type in (OrderType.LMT, OrderType.STOP_LIMIT):
+            body["price"] = self.limit_price
+        if self.order_type is OrderType.STP:
+            body["price"] = self.stop_price
+        if self.order_type is OrderType.STOP_LIMIT:
+            body["auxPrice"] = self.stop_price
+        if self.order_type is OrderType.TRAIL:
+            body["trailingAmt"] = self.trailing_amount
+            body["trailingType"] = self.trailing_type.value
+            if self.stop_price is not None:
+                body["price"] = self.stop_price
+        body.update(self._extra_body())
+        return body
+
+    def _extra_body(self) -> dict[str, Any]:
+        return {}
+
+
+def _explain(exc: ValidationError) -> str:
+    names = {"account_id": "account", "order_type": "order type", "tif": "time in force", "limit_price": "limit price",
+             "stop_price": "stop price", "trailing_amount": "trailing amount", "contract_month": "contract month"}
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "ticket"
+        label = names.get(field, field.replace("_", " "))
+        if error["type"] == "missing":
+            parts.append(f"the {label} is missing")
+        elif error["type"] == "extra_forbidden":
+            parts.append(f"{label!r} is not a field of this order ticket")
+        elif error["type"] == "enum" or error["type"] == "literal_error":
+            expected = error.get("ctx", {}).get("expected", "")
+            parts.append(f"the {label} must be one of {expected} (got {error.get('input')!r})")
+        else:
+            parts.append(f"the {label} is not valid ({error['msg']}, got {error.get('input')!r})")
+    return "Order ticket is not valid: " + "; ".join(parts) + "."
