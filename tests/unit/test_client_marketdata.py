@@ -1,0 +1,61 @@
+"""Market data: the snapshot preflight, history bars, unsubscribe."""
+
+from __future__ import annotations
+
+from ibkr.models import DEFAULT_FIELDS
+from tests.fixtures.cpapi_samples import sample_text
+
+PREFLIGHT = {"text": sample_text("GET_iserver_marketdata_snapshot__preflight_first_call.json")}
+DATA = {"text": sample_text("GET_iserver_marketdata_snapshot__subsequent_call.json")}
+
+
+def test_snapshot_asks_again_after_the_preflight(client, gateway, sleeps):
+    gateway.add("GET", "/iserver/marketdata/snapshot", PREFLIGHT, DATA)
+
+    aapl, ibm = client.snapshot([265598, 8314], ["31", "84", "86"])
+
+    assert (aapl.conid, aapl.last_price, ibm.last_price) == (265598, 168.42, 189.60)
+    assert gateway.count("GET", "/iserver/marketdata/snapshot") == 2
+    assert gateway.requests()[0].qs == {"conids": ["265598,8314"], "fields": ["31,84,86"]}
+    assert sleeps == [client.snapshot_poll_interval]
+
+
+def test_snapshot_with_data_is_one_call_and_keeps_the_requested_order(client, gateway):
+    gateway.add("GET", "/iserver/marketdata/snapshot", DATA)
+
+    ibm, aapl = client.snapshot([8314, 265598])
+
+    assert (ibm.conid, aapl.conid) == (8314, 265598)
+    assert gateway.count() == 1
+    assert gateway.requests()[0].qs["fields"] == [",".join(DEFAULT_FIELDS)]
+
+
+def test_snapshot_polls_are_bounded(client, gateway):
+    gateway.add("GET", "/iserver/marketdata/snapshot", PREFLIGHT)
+
+    result = client.snapshot([265598, 8314], polls=3)
+
+    assert all(s.is_preflight for s in result)
+    assert gateway.count() == 3
+
+
+def test_history_bars(client, gateway):
+    gateway.add("GET", "/iserver/marketdata/history",
+                sample="GET_iserver_marketdata_history__iserverHistoryLastSuccessExample.json")
+
+    history = client.history(265598, period="1w", bar="1d", outside_rth=False)
+
+    assert history.symbol == "AAPL" and len(history.bars) == 4 and history.bar_length == 86400
+    assert history.bars[0].close == 212.33 and history.bars[0].at.year == 2025
+    assert gateway.requests()[0].qs == {"conid": ["265598"], "period": ["1w"], "bar": ["1d"], "outsiderth": ["false"]}
+
+
+def test_unsubscribe_one_and_all(client, gateway):
+    gateway.add("POST", "/iserver/marketdata/unsubscribe", sample="POST_iserver_marketdata_unsubscribe.json")
+    gateway.add("GET", "/iserver/marketdata/unsubscribeall", sample="GET_iserver_marketdata_unsubscribeall.json")
+
+    one = client.unsubscribe(265598)
+    everything = client.unsubscribe_all()
+
+    assert one.success and everything.unsubscribed
+    assert gateway.body("POST", "/iserver/marketdata/unsubscribe") == {"conid": 265598}
