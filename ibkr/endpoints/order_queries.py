@@ -60,3 +60,15 @@ class OrderQueryEndpoints(EndpointGroup):
         """
         body = {"messageIds": list(dict.fromkeys(message_ids))}
         return self._post(QuestionsSuppressed, "/iserver/questions/suppress", body, idempotent=True)
+
+    def find_live_order(self, account_id: str | None, coid: str) -> Order | None:
+        """The live order placed with ``coid``, or None. At most three calls: plain, then force and plain again."""
+        params = {"accountId": account_id} if account_id else None
+        for force in (False, True):
+            if force:
+                self._get(LiveOrders, "/iserver/account/orders", {**(params or {}), "force": True})
+            orders = self._get(LiveOrders, "/iserver/account/orders", params).orders
+            match = next((o for o in orders if o.order_ref == coid), None)
+            if match is not None:
+                return match
+        return None

@@ -35,7 +35,6 @@ from ibkr.errors import (
 )
 from ibkr.models import (
     CancelAck,
-    LiveOrders,
     OrderAccepted,
     OrderDeclined,
     OrderReply,
@@ -278,7 +277,7 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
 
     def _recover(self, account_id: str, coid: str, exc: GatewayUnavailable, ticket: Any) -> OrderAccepted:
         """After a timeout or a dropped connection: find the order by cOID, or raise OrderStatusUnknown."""
-        log.warning("order request (cOID %s) failed mid-way: %s; looking for it among live orders", coid, exc.message)
+        log.warning("order request (cOID %s) failed mid-way (%s); looking for it among live orders", coid, exc.message)
         try:
             order = self.find_live_order(account_id, coid)
         except IbkrError as lookup:
@@ -295,18 +294,6 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
         if ticket is not None:
             self._placed_tickets()[accepted.order_id] = ticket
         return accepted
-
-    def find_live_order(self, account_id: str | None, coid: str) -> Any:
-        """The live order placed with ``coid``, or None. At most three calls: plain, then force and plain again."""
-        params = {"accountId": account_id} if account_id else None
-        for force in (False, True):
-            if force:
-                self._get(LiveOrders, "/iserver/account/orders", {**(params or {}), "force": True})
-            orders = self._get(LiveOrders, "/iserver/account/orders", params).orders
-            match = next((o for o in orders if o.order_ref == coid), None)
-            if match is not None:
-                return match
-        return None
 
 
 def _reason(exc: IbkrError) -> str:
