@@ -42,7 +42,7 @@ from ibkr.models import (
     Question,
     WhatIf,
 )
-from ibkr.orders import new_coid
+from ibkr.orders import OrderTicket, new_coid
 
 log = logging.getLogger(__name__)
 TAG = "Trading Orders"
@@ -71,14 +71,16 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
             raise UnknownAccount(f"Order not sent: account {account_id} is not one this session can trade. "
                                  f"Accounts you can trade: {listed}.", endpoint="GET /iserver/accounts")
 
-    def _prepare(self, ticket: Any) -> tuple[int, Any]:
+    def _prepare(self, ticket: OrderTicket) -> tuple[int, OrderTicket]:
         ticket.check()
         self.check_account(ticket.account_id)
         conid = self.resolve_conid(ticket)
         return conid, ticket.model_copy(update={"conid": conid})
 
     @ibkr_endpoint("POST", "/iserver/account/{accountId}/orders", TAG)
-    def place_order(self, ticket: Any, accept: Collection[str] = frozenset()) -> OrderAccepted | PendingConfirmation:
+    def place_order(
+        self, ticket: OrderTicket, accept: Collection[str] = frozenset()
+    ) -> OrderAccepted | PendingConfirmation:
         """Place one order: validated, account checked and contract resolved before anything is sent.
 
         Returns :class:`OrderAccepted`, or :class:`PendingConfirmation` carrying IBKR's questions. A round of
@@ -127,9 +129,12 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
                 f"An IBKR prompt is answered by choosing one of: {', '.join(pending.prompt.options)} "
                 f"(confirm(pending, option=...)); to drop the order, cancel order {pending.prompt.order_id}."
             )
+        path = f"/iserver/reply/{pending.reply_id}"
         with ORDER_LOCK:
-            path = f"/iserver/reply/{pending.reply_id}"
-            data = self._transport.post(path, json={"confirmed": False}, idempotent=False)
+            try:
+                data = self._transport.post(path, json={"confirmed": False}, idempotent=False)
+            except RequestRejected as exc:  # IBKR may answer the "no" with an error status: still declined
+                return OrderDeclined(reply_id=pending.reply_id, coid=pending.coid, message=_reason(exc))
         reply = parse_as(OrderReply, data, f"POST {path}")
         if reply.accepted:
             raise OrderStatusUnknown(
@@ -139,7 +144,7 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
         return OrderDeclined(reply_id=pending.reply_id, coid=pending.coid, message=reply.error or "declined")
 
     @ibkr_endpoint("POST", "/iserver/account/{accountId}/orders/whatif", TAG)
-    def whatif(self, ticket: Any) -> WhatIf:
+    def whatif(self, ticket: OrderTicket) -> WhatIf:
         """Preview an order's commission and its effect on equity, margin and position; nothing is placed."""
         conid, resolved = self._prepare(ticket)
         path = f"/iserver/account/{ticket.account_id}/orders/whatif"
@@ -180,7 +185,7 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
 
     @ibkr_endpoint("POST", "/iserver/account/{accountId}/order/{orderId}", TAG)
     def modify(
-        self, account_id: str, order_id: int | str, changes: Mapping[str, Any], *, original: Any = None,
+        self, account_id: str, order_id: int | str, changes: Mapping[str, Any], *, original: OrderTicket | None = None,
         accept: Collection[str] = frozenset(),
     ) -> OrderAccepted | PendingConfirmation:
         """Change a working order. IBKR wants the whole original ticket with only the changed values different.

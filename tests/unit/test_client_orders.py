@@ -254,3 +254,13 @@ def test_a_stock_order_by_symbol_resolves_the_us_listing(client, trading):
     (sent,) = trading.body("POST", PLACE)["orders"]
     assert (sent["conid"], sent["side"], sent["orderType"], sent["secType"]) == (8314, "SELL", "MKT", "8314:STK")
     assert "price" not in sent
+
+
+def test_reject_answered_with_an_error_status_is_still_declined(client, trading):
+    trading.add("POST", PLACE, NO_MARKET_DATA)
+    trading.add("POST", f"/iserver/reply/{REPLY_ID}", status=400, json={"error": "Order not confirmed"})
+
+    declined = client.reject(client.place_order(limit_buy()))
+
+    assert isinstance(declined, OrderDeclined) and declined.message == "Order not confirmed"
+    assert trading.count("POST", f"/iserver/reply/{REPLY_ID}") == 1
