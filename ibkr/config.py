@@ -6,7 +6,7 @@ configured in one place. See the table in README.md.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class GatewayMode(str, Enum):
+class GatewayMode(StrEnum):
     """How the gateway is run: the embedded simulator, IBKR's gateway started by us, or someone else's."""
 
     SIM = "sim"

@@ -54,6 +54,9 @@ def load_portfolio(client, fresh: bool = False) -> PortfolioSnapshot:
     """
     accounts = client.portfolio_accounts()
     ids = [a.account_id for a in accounts]
+    if any(a.is_advisor for a in accounts):  # an advisor's clients are sub-accounts
+        subs = [s for s in client.portfolio_subaccounts() if s.account_id not in ids]
+        accounts, ids = accounts + subs, ids + [s.account_id for s in subs]
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ibkr-snapshot") as pool:
         pnl_future = pool.submit(client.pnl_partitioned)
         summaries = {a: pool.submit(client.account_summary, a) for a in ids}

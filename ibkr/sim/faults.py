@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import json
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -133,7 +134,7 @@ class FaultMiddleware:
 
 async def _send_error(send: Any, status: int) -> None:
     texts = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
-    body = ('{"error":"%s","statusCode":%d}' % (texts.get(status, "error"), status)).encode()
+    body = json.dumps({"error": texts.get(status, "error"), "statusCode": status}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

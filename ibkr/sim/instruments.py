@@ -84,7 +84,7 @@ SYNTHETIC_VENUES = [("USD", "NYSE", "US"), ("USD", "NASDAQ", "US"), ("EUR", "IBI
                     ("AUD", "ASX", "AU"), ("HKD", "SEHK", "HK")]
 SYNTHETIC_SECTORS = [("Technology", "Software"), ("Financial", "Banks"), ("Industrial", "Machinery-Diversified"),
                      ("Energy", "Oil&Gas"), ("Consumer, Non-cyclical", "Food"), ("Utilities", "Electric")]
-MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
+MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 OPTION_UNDERLYINGS = ("SPY", "AAPL", "MSFT", "SAP")
 OPTION_VOL = 0.24
 RATE = 0.04

@@ -61,7 +61,7 @@ def position_item(world: World, acct_id: str, h: Holding, page_size: int = PAGE_
 def _full_name(inst: Instrument) -> str:
     if inst.asset_class == "OPT":
         exp = inst.expiry
-        months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+        months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         return f"{inst.symbol} {months[int(exp[4:6]) - 1]}{exp[6:]}'{exp[2:4]} {inst.strike:g} " + \
             ("Call" if inst.right == "C" else "Put")
     if inst.asset_class == "FUT":
