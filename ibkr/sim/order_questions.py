@@ -7,8 +7,9 @@ Each question is ``(messageId, text)``. The texts are IBKR's where a verbatim co
   captured by public clients (``price exceeds \\nthe Percentage constraint of 3%.``; ibind matches it with the
   newlines removed, so the spacing matters).
 - o10153: captured live by several public clients ("<h4>Confirm Mandatory Cap Price</h4>...").
-- o10151: the "<h4>Market Order Confirmation</h4>&nbsp;A Market Order..." heading is from live captures; the
-  rest of the sentence is IBKR's published description of a market order.
+- o10151: "<h4>Market Order Confirmation</h4>&nbsp;A Market Order is an instruction to trade your order at any
+  available price" is from live captures (ibind's QuestionType.MARKET_ORDER_CONFIRMATION matches it); the rest of
+  the paragraph is ours.
 - o10288: IBKR documents only its purpose ("risks associated with market orders for Crypto"); the text is ours.
 """
 
@@ -28,10 +29,10 @@ NO_MARKET_DATA = ("You are submitting an order without market data. We strongly 
 STOP_ORDER = ("You are about to submit a stop order. Please be aware of the various stop order types available and "
               f"the risks associated with each one.\n{ARE_YOU_SURE}")
 WILL_TRIGGER = f"This order will most likely trigger and fill immediately.\n{ARE_YOU_SURE}"
-MARKET_ORDER = ("<h4>Market Order Confirmation</h4>&nbsp;A Market Order is an order to buy or sell at the market bid "
-                "or offer price. A market order may increase the likelihood of a fill and the speed of execution, but "
-                "unlike the Limit Order a Market Order provides no price protection and may fill at a price far "
-                "lower/higher than the current displayed bid/ask.")
+MARKET_ORDER = ("<h4>Market Order Confirmation</h4>&nbsp;A Market Order is an instruction to trade your order at any "
+                "available price. A market order may increase the likelihood of a fill and the speed of execution, but "
+                "it provides no price protection and may fill at a price far lower/higher than the current displayed "
+                "bid/ask.")
 CAP_PRICE = ("<h4>Confirm Mandatory Cap Price</h4>To avoid trading at a price that is not consistent with a fair and "
              "orderly market, IB may set a cap (for a buy order) or floor (for a sell order). THIS MAY CAUSE AN ORDER "
              "THAT WOULD OTHERWISE BE MARKETABLE NOT TO BE TRADED.")
