@@ -19,6 +19,7 @@ from ibkr.errors import (
     RequestRejected,
     UnknownAccount,
 )
+from ibkr.gateway import AuthState, GatewayManager, GatewayStatus, Prompt, PromptAction, PromptKind
 from ibkr.models import OrderAccepted, PendingConfirmation, Position
 from ibkr.orders import (
     BondOrder,
@@ -35,6 +36,12 @@ from ibkr.orders import (
 from ibkr.pacing import LIMITER
 
 __all__ = [
+    "AuthState",
+    "GatewayManager",
+    "GatewayStatus",
+    "Prompt",
+    "PromptAction",
+    "PromptKind",
     "LIMITER",
     "AccessDenied",
     "BondOrder",

@@ -1,10 +1,12 @@
 """The manager's own HTTP session to the gateway: tickle, ssodh/init, /iserver/accounts, /sso/validate, logout.
 
 It is separate from the client's transport on purpose (DESIGN.md): the keep-alive must work while the client is
-busy or failing. It keeps inside IBKR's pacing limits by itself: never two tickles less than 1.1 s apart (IBKR:
-1/s) and never two SSO validations less than 61 s apart (IBKR: 1/min); the manager sends a handful of requests a
-minute, far below the 10/s of the whole gateway. ``trust_env`` is off so ``REQUESTS_CA_BUNDLE`` cannot replace
-the pinned certificate. Nothing here logs a cookie, a session token or an account list.
+busy or failing. Its requests go through the process-wide pacing limiter (:data:`ibkr.pacing.LIMITER`) the client
+uses, so the two together stay inside IBKR's limits; on top of that the manager never tickles twice within 1.1 s
+(IBKR: 1/s) and validates SSO at most once every 67 s in the whole process (IBKR: 1/min; the limiter's window is
+66 s, so the manager never waits on it). While the limiter holds requests back after a 429 the keep-alive does
+not wait: that tick is inconclusive. ``trust_env`` is off so ``REQUESTS_CA_BUNDLE`` cannot replace the pinned
+certificate. Nothing here logs a cookie, a session token or an account list.
 """
 
 from __future__ import annotations
@@ -17,56 +19,77 @@ from typing import Any
 
 import requests
 
+from ibkr.errors import RateLimited
 from ibkr.gateway._state import AuthState, Probe, parse_tickle, probe_failure, probe_from_auth_status
-from ibkr.pacing import LIMITER
+from ibkr.pacing import PacingLimiter, default_limiter
 
 log = logging.getLogger(__name__)
 
 TICKLE_MIN_INTERVAL = 1.1
-SSO_VALIDATE_MIN_INTERVAL = 61.0
+SSO_VALIDATE_MIN_INTERVAL = 67.0
+MAX_PAUSE = 1.0  # seconds the keep-alive waits out a 429 pause of the limiter before giving the tick up
 USER_AGENT = "ibkr-desk-gateway-manager"
+FAILURES = (requests.RequestException, RateLimited)
+
+
+class _SsoValidations:
+    """When the last SSO validation of this process happened (every manager and GatewayHttp shares it)."""
+
+    lock = threading.Lock()
+    last = float("-inf")
 
 
 class GatewayHttp:
     """One ``requests.Session`` to the gateway's ``/v1/api``; safe to share between threads (calls are serialised)."""
 
     def __init__(self, api_base: str, verify: bool | str, timeout: float = 10.0,
-                 sleep: Callable[[float], Any] = time.sleep) -> None:
+                 sleep: Callable[[float], Any] = time.sleep, limiter: PacingLimiter | None = None) -> None:
         self.api_base = api_base.rstrip("/")
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.verify = verify
         self.session.headers["User-Agent"] = USER_AGENT
+        # A fresh connection per request (a few a minute): no idle keep-alive connection that would hold the
+        # gateway's shutdown back, or point at a gateway process that has since been restarted.
+        self.session.headers["Connection"] = "close"
         self.timeout = (min(3.05, timeout), timeout)
         self.sleep = sleep
+        self.limiter = limiter or default_limiter()
         self._lock = threading.RLock()
         self._last_tickle = float("-inf")
-        self._last_validate = float("-inf")
 
     # ---- raw ----------------------------------------------------------------------------------------------------
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request, no redirects followed (a redirect to ``/sso/Login`` means "no session").
-
-        It goes through the process-wide pacing limiter the API client uses, so the manager's requests and the
-        dashboard's together stay inside IBKR's limits.
-        """
-        with self._lock, LIMITER.slot(method, path, max_pause=self.timeout):
-            return self.session.request(method, self.api_base + path, timeout=self.timeout,
-                                        allow_redirects=False, **kwargs)
+        """One request through the shared pacing limiter, no redirects followed (a redirect to ``/sso/Login``
+        means "no session"). Raises RateLimited when the limiter holds requests back after a 429."""
+        with self._lock, self.limiter.slot(method, path, max_pause=MAX_PAUSE):
+            r = self.session.request(method, self.api_base + path, timeout=self.timeout, allow_redirects=False,
+                                     **kwargs)
+        if r.status_code == 429:  # hold the whole process back, as the client's transport does
+            try:
+                wait = float(r.headers.get("Retry-After", ""))
+            except ValueError:
+                wait = 60.0
+            self.limiter.pause(wait)
+        return r
 
     def tickle_response(self) -> requests.Response:
-        """``POST /tickle``, waiting first if the previous tickle was less than 1.1 s ago."""
+        """``POST /tickle``, waiting first if the previous tickle ended less than 1.1 s ago."""
         with self._lock:
             wait = self._last_tickle + TICKLE_MIN_INTERVAL - time.monotonic()
             if wait > 0:
                 self.sleep(wait)
-            self._last_tickle = time.monotonic()
-            return self.send("POST", "/tickle")
+            try:
+                return self.send("POST", "/tickle")
+            finally:
+                self._last_tickle = time.monotonic()
 
     # ---- the manager's calls ------------------------------------------------------------------------------------
     def tickle(self) -> Probe:
         try:
             return parse_tickle(self.tickle_response())
+        except RateLimited as exc:
+            return Probe(None, f"held back by the pacing limiter after a 429 ({exc.retry_after or 0:.0f} s left)")
         except requests.RequestException as exc:
             return probe_failure(exc)
 
@@ -74,23 +97,22 @@ class GatewayHttp:
         """``POST /iserver/auth/ssodh/init {"publish": true, "compete": ...}``: (re)open the brokerage session."""
         try:
             r = self.send("POST", "/iserver/auth/ssodh/init", json={"publish": True, "compete": compete})
+            if r.status_code == 404:  # an older gateway: the legacy endpoint does the same without compete
+                log.info("ssodh/init is not known to this gateway; using the legacy /iserver/reauthenticate")
+                r = self.send("POST", "/iserver/reauthenticate")
+                if r.status_code == 200:
+                    return Probe(None, "HTTP 200 reauthenticate: triggered", status_code=200)
+        except RateLimited:
+            return Probe(None, "ssodh/init held back by the pacing limiter after a 429")
         except requests.RequestException as exc:
             return probe_failure(exc)
-        if r.status_code == 404:  # an older gateway: the legacy endpoint does the same without compete
-            log.info("ssodh/init is not known to this gateway; using the legacy /iserver/reauthenticate")
-            try:
-                r = self.send("POST", "/iserver/reauthenticate")
-            except requests.RequestException as exc:
-                return probe_failure(exc)
-            if r.status_code == 200:
-                return Probe(None, "HTTP 200 reauthenticate: triggered", status_code=200)
         return self._auth_status_probe(r, "ssodh/init")
 
     def prime_accounts(self) -> bool:
         """``GET /iserver/accounts``: IBKR requires it after every (re)authentication before other /iserver calls."""
         try:
             r = self.send("GET", "/iserver/accounts")
-        except requests.RequestException as exc:
+        except FAILURES as exc:
             log.warning("priming /iserver/accounts failed: %s", type(exc).__name__)
             return False
         if r.status_code != 200:
@@ -99,17 +121,18 @@ class GatewayHttp:
         return True
 
     def validate_sso(self) -> dict[str, Any] | None:
-        """``GET /sso/validate`` at most once every 61 s (None when skipped or failed): user, paper, expiry."""
-        with self._lock:
-            if time.monotonic() - self._last_validate < SSO_VALIDATE_MIN_INTERVAL:
+        """``GET /sso/validate`` at most once every 67 s per process (None when skipped or failed)."""
+        with _SsoValidations.lock:
+            if time.monotonic() - _SsoValidations.last < SSO_VALIDATE_MIN_INTERVAL:
                 return None
-            self._last_validate = time.monotonic()
             try:
                 r = self.send("GET", "/sso/validate")
                 body = r.json() if r.status_code == 200 else None
-            except (requests.RequestException, ValueError) as exc:
+            except (*FAILURES, ValueError) as exc:
                 log.warning("SSO validation failed: %s", type(exc).__name__)
                 return None
+            finally:
+                _SsoValidations.last = time.monotonic()
         if not isinstance(body, dict):
             return {"valid": False, "status": r.status_code}
         login_type = body.get("LOGIN_TYPE", body.get("loginType"))
@@ -120,7 +143,7 @@ class GatewayHttp:
     def logout(self) -> bool:
         try:
             r = self.send("POST", "/logout")
-        except requests.RequestException as exc:
+        except FAILURES as exc:
             log.warning("logout failed: %s", type(exc).__name__)
             return False
         return r.status_code == 200

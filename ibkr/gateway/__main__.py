@@ -1,0 +1,162 @@
+"""``python -m ibkr.gateway status|start|stop``: the gateway manager for operators, configured by IBKR_* settings.
+
+- ``status``: tickle the configured gateway once and print its state (exit 0 authenticated, 1 a person must act,
+  2 not running, 3 bad settings). ``--json`` prints the full status.
+- ``start``: start (or find) the gateway and keep its session alive in the foreground until Ctrl-C or SIGTERM;
+  prompts are printed. The pid of this command goes to a pid file so ``stop`` can find it.
+- ``stop``: stop what ``start`` runs (SIGTERM to the ``start`` command, which stops the gateway it started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ibkr.config import Settings
+from ibkr.errors import ConfigurationError, IbkrError
+from ibkr.gateway._manager import GatewayManager
+from ibkr.gateway._process import default_log_dir
+from ibkr.gateway._prompts import Prompt
+from ibkr.gateway._record import GatewayStatus
+from ibkr.gateway._state import AuthState
+
+
+def pid_file(settings: Settings) -> Path:
+    return default_log_dir().parent / f"gateway-{settings.gateway_port}.pid"
+
+
+def running_pid(path: Path) -> int | None:
+    """The pid in ``path`` if that process is alive and is ``python -m ibkr.gateway``."""
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists() and b"ibkr.gateway" not in cmdline.read_bytes():
+        return None  # the pid was reused by something else
+    return pid
+
+
+def describe(status: GatewayStatus) -> str:
+    lines = [f"{status.state.label} ({status.state.name}) - {status.mode} gateway at {status.url}"]
+    if status.server_name or status.server_version:
+        lines.append(f"  server: {status.server_name or '?'} {status.server_version or ''}".rstrip())
+    if status.sso_expires_at:
+        lines.append(f"  SSO expires: {status.sso_expires_at.isoformat(timespec='seconds')}")
+    if status.last_tickle_result:
+        lines.append(f"  last tickle: {status.last_tickle_result}")
+    if status.pid:
+        lines.append(f"  pid: {status.pid}")
+    if status.log_path:
+        lines.append(f"  log: {status.log_path}")
+    if status.last_error:
+        lines.append(f"  last error: {status.last_error}")
+    if status.state in (AuthState.NO_SESSION, AuthState.NOT_CONNECTED):
+        lines.append(f"  log in at: {status.login_url}")
+    return "\n".join(lines)
+
+
+def cmd_status(settings: Settings, as_json: bool) -> int:
+    manager = GatewayManager(settings)
+    try:
+        state = manager.check()
+        status = manager.status()
+    finally:
+        manager.stop()
+    if as_json:
+        print(json.dumps(status.as_dict(), indent=2))
+    else:
+        print(describe(status))
+        owner = running_pid(pid_file(settings))
+        if owner:
+            print(f"  kept alive by `python -m ibkr.gateway start` (pid {owner})")
+    if state is AuthState.AUTHENTICATED:
+        return 0
+    return 2 if state is AuthState.NOT_RUNNING else 1
+
+
+def cmd_start(settings: Settings) -> int:
+    path = pid_file(settings)
+    other = running_pid(path)
+    if other:
+        print(f"`python -m ibkr.gateway start` already runs for port {settings.gateway_port} (pid {other})")
+        return 1
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def show(prompt: Prompt) -> None:
+        print(f"[{prompt.kind.name}] {prompt.message}", flush=True)
+
+    manager = GatewayManager(settings)
+    manager.on_prompt(show)
+    manager.start()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(os.getpid()))
+    try:
+        manager.wait_for(AuthState.AUTHENTICATED, AuthState.NO_SESSION, AuthState.COMPETING, timeout=30)
+        print(describe(manager.status()), flush=True)
+        last = manager.state
+        while not stop.wait(1.0):
+            if manager.state is not last:
+                last = manager.state
+                print(f"{time.strftime('%H:%M:%S')} {last.label} ({last.name})", flush=True)
+    finally:
+        manager.stop()
+        if running_pid(path) in (None, os.getpid()):
+            path.unlink(missing_ok=True)
+    return 0
+
+
+def cmd_stop(settings: Settings) -> int:
+    path = pid_file(settings)
+    pid = running_pid(path)
+    if pid is None:
+        print(f"nothing to stop: no `python -m ibkr.gateway start` runs for port {settings.gateway_port}")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            print(f"stopped (pid {pid})")
+            return 0
+        time.sleep(0.1)
+    print(f"pid {pid} did not stop within 15 s", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ibkr.gateway", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=("status", "start", "stop"))
+    parser.add_argument("--json", action="store_true", help="status: print the full status as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the manager does")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "start" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        if args.command == "status":
+            return cmd_status(settings, args.json)
+        if args.command == "start":
+            return cmd_start(settings)
+        return cmd_stop(settings)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 3
+    except IbkrError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

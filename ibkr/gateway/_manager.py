@@ -1,0 +1,179 @@
+"""GatewayManager: starts (or finds) the gateway, keeps its session alive, restarts it, and asks a person for help.
+
+One manager per process. ``start()`` checks the settings and the port, uses a gateway that already answers there
+or starts one (sim/local), then runs the keep-alive thread: a private ``schedule.Scheduler`` that runs the
+:class:`~ibkr.gateway._keeper.SessionKeeper` every second and validates SSO every 5 minutes. The actions a person
+can take (``take_over()`` ...) run on that thread too, and so do the prompt callbacks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from ibkr.config import GatewayMode, Settings
+from ibkr.gateway._keepalive import KeepAliveThread
+from ibkr.gateway._keeper import SessionKeeper
+from ibkr.gateway._process import RestartPolicy, check_local_host, check_sim, default_log_dir, inspect_listener
+from ibkr.gateway._prompts import Prompt
+from ibkr.gateway._record import GatewayStatus, StateRecord
+from ibkr.gateway._state import AuthState
+from ibkr.pacing import PacingLimiter
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 1
+SSO_VALIDATE_SECONDS = 300
+JOIN_SECONDS = 2.0
+
+
+class GatewayManager:
+    """Runs and watches the gateway for one process. ``start()`` and ``stop()`` (alias ``close()``) are idempotent.
+
+    ``log_dir`` is where the gateway's output goes (default :func:`~ibkr.gateway.default_log_dir`);
+    ``restart_policy`` caps automatic restarts; ``startup_timeout`` is how long IBKR's gateway (local mode) may
+    take to answer after it was started; ``limiter`` replaces the process-wide pacing limiter (tests).
+    """
+
+    def __init__(self, settings: Settings | None = None, *, log_dir: Path | None = None,
+                 restart_policy: RestartPolicy | None = None, startup_timeout: float = 60.0,
+                 limiter: PacingLimiter | None = None) -> None:
+        self.settings = settings or Settings()
+        self.mode = self.settings.gateway_mode
+        self.log_path = (log_dir or default_log_dir()) / f"gateway-{self.mode.value}-{self.settings.gateway_port}.log"
+        self.record = StateRecord()
+        self._keeper = SessionKeeper(self.settings, self.record, self.log_path, restart_policy or RestartPolicy(),
+                                     startup_timeout, limiter)
+        self._thread: KeepAliveThread | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------------
+    def start(self) -> GatewayManager:
+        """Use the gateway already answering on the port, or start one (sim/local); then start the keep-alive.
+
+        Raises ConfigurationError when the settings cannot work (the port is held by something that is not a
+        gateway, no gateway folder, no Java, ...) and GatewayUnavailable when the simulator does not start.
+        """
+        if self._thread is not None:
+            return self
+        keeper = self._keeper
+        if self.mode is GatewayMode.SIM:
+            check_sim(self.settings)
+        elif self.mode is GatewayMode.LOCAL:
+            check_local_host(self.settings)
+        found = inspect_listener(self.settings, keeper.http)
+        if found is not None:
+            keeper.adopted = keeper.managed
+            keeper.pending_probe = found
+            self.record.event(f"a gateway already answers at {self.settings.gateway_url}; using it")
+        elif keeper.managed:
+            try:
+                keeper.launch()
+            except BaseException:
+                self.record.set_state(AuthState.NOT_RUNNING, "the gateway did not start")
+                raise
+        thread = KeepAliveThread(name=f"ibkr-gateway-manager-{self.settings.gateway_port}")
+        thread.every(TICK_SECONDS, keeper.tick, "keep-alive tick", at_start=True)
+        thread.every(SSO_VALIDATE_SECONDS, keeper.validate_sso, "SSO validation")
+        keeper.stopping = lambda: thread.stopping
+        keeper.http.sleep = thread.wait  # a tickle waiting for its 1.1 s ends early on stop()
+        self._thread = thread
+        thread.start()
+        atexit.register(self.stop)
+        return self
+
+    def stop(self) -> None:
+        """Stop the keep-alive thread (joined within 2 s) and the gateway process this manager started (never one
+        it found running). Idempotent."""
+        thread, self._thread = self._thread, None
+        if thread is not None and not thread.stop(timeout=JOIN_SECONDS):
+            log.warning("the gateway keep-alive thread is still finishing a request; it ends by itself")
+        process = self._keeper.shutdown()
+        if thread is not None or process is not None:
+            self.record.set_state(AuthState.NOT_RUNNING, "manager stopped")
+        atexit.unregister(self.stop)
+
+    close = stop
+
+    def __enter__(self) -> GatewayManager:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- what callers read --------------------------------------------------------------------------------------
+    @property
+    def state(self) -> AuthState:
+        return self.record.state
+
+    @property
+    def pid(self) -> int | None:
+        """The gateway process this manager started (None in external mode or when it uses a running gateway)."""
+        process = self._keeper.process
+        return process.pid if process is not None else None
+
+    @property
+    def prompt(self) -> Prompt | None:
+        """The prompt waiting for a person, if any (cleared once authenticated)."""
+        return self.record.prompt
+
+    def wait_for(self, *states: AuthState, timeout: float = 30.0) -> bool:
+        """Block until the state is one of ``states``; False after ``timeout`` seconds."""
+        return self.record.wait_for(states, timeout)
+
+    def on_prompt(self, callback: Callable[[Prompt], object], *, replay: bool = True) -> Callable[[], None]:
+        """Call ``callback(prompt)`` on the manager's thread whenever a person must act; returns an unsubscribe.
+
+        With ``replay`` the prompt already pending (if any) is delivered too. Exceptions are logged and contained.
+        """
+        remove = self.record.add_callback(callback)
+        pending = self.record.prompt
+        if replay and pending is not None:
+            deliver = lambda: self.record.deliver(callback, pending)  # noqa: E731
+            self._thread.post(deliver) if self._thread else deliver()
+        return remove
+
+    def status(self) -> GatewayStatus:
+        r, keeper = self.record, self._keeper
+        with r.lock:
+            probe = r.last_probe
+            return GatewayStatus(
+                state=r.state, mode=self.mode.value, url=self.settings.gateway_url,
+                login_url=self.settings.effective_login_url, running=self._thread is not None, pid=self.pid,
+                managed=keeper.process is not None or (keeper.managed and not keeper.adopted),
+                authenticated=probe.authenticated if probe else None, competing=probe.competing if probe else None,
+                connected=probe.connected if probe else None, server_name=r.server[0], server_version=r.server[1],
+                sso_expires_at=r.sso_expires_at, sso_user=r.sso.get("user"), paper=r.sso.get("paper"),
+                last_tickle_at=probe.at if probe else None, last_tickle_result=probe.detail if probe else None,
+                last_error=r.last_error, restarts=keeper.restarts, restarts_exhausted=keeper.gave_up,
+                log_path=str(self.log_path) if keeper.managed else None, prompt=r.prompt, events=tuple(r.events),
+            )
+
+    def check(self) -> AuthState:
+        """Tickle once and record what it says, without acting on it (``python -m ibkr.gateway status``)."""
+        return self._act(self._keeper.check)
+
+    # ---- actions a person can take (each returns the state after it) -------------------------------------------
+    def take_over(self) -> AuthState:
+        """Take the brokerage session over from another platform (``ssodh/init`` with ``compete``)."""
+        return self._act(lambda: self._keeper.init_brokerage(compete=True, why="take over requested"))
+
+    def reauthenticate(self) -> AuthState:
+        """Re-open the brokerage session within the current login (``ssodh/init`` without ``compete``)."""
+        return self._act(lambda: self._keeper.init_brokerage(compete=False, why="reauthentication requested"))
+
+    def logout(self) -> AuthState:
+        """End the gateway's session (``POST /logout``); a person must log in again afterwards."""
+        return self._act(self._keeper.logout)
+
+    def restart(self) -> AuthState:
+        """Restart the gateway process this manager runs (or start one), resetting the restart budget.
+
+        A gateway the manager did not start is only re-checked, never restarted.
+        """
+        return self._act(self._keeper.restart)
+
+    def _act(self, fn: Callable[[], AuthState]) -> AuthState:
+        thread = self._thread
+        return thread.submit(fn) if thread is not None else fn()
