@@ -29,8 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=st.sim_seed)
     p.add_argument("--accounts", type=int, default=st.sim_accounts)
     p.add_argument("--positions", type=int, default=st.sim_positions, help="positions per account")
-    p.add_argument("--auto-login", action="store_true", default=st.sim_auto_login,
-                   help="start with an authenticated session (no browser login)")
+    p.add_argument("--auto-login", action=argparse.BooleanOptionalAction, default=st.sim_auto_login,
+                   help="start with an authenticated session (no browser login); --no-auto-login overrides "
+                        "IBKR_SIM_AUTO_LOGIN")
     p.add_argument("--idle-timeout", type=float, default=st.sim_idle_timeout, help="session idle timeout, s")
     p.add_argument("--user", default=st.sim_user)
     p.add_argument("--password", default=st.sim_password.get_secret_value())
