@@ -1,0 +1,98 @@
+"""Retries under the simulator's injected faults (``POST /sim/faults``): reads and idempotent POSTs are retried,
+bounded; an order is sent exactly once, whatever the gateway does.
+
+A fault with ``phase="before"`` answers (or drops) before the request reaches the simulated gateway, so it is not
+in ``/sim/stats``; how often it fired is in ``GET /sim/faults`` while it lives (it is gone once ``count`` fired).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ibkr import LIMITER, GatewayBusy, OrderStatusUnknown, StockOrder
+from tests.integration.client_support import client_for, requests_to
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_limiter_and_primed_session(sim):
+    LIMITER.reset()  # a fresh simulator without pacing: nothing the limiter remembers applies to it
+    sim.prime()  # so a retry below is a retry, not the "query /accounts first" handling
+
+
+@pytest.fixture
+def client(sim):
+    sim.clear_faults()
+    with client_for(sim) as c:
+        yield c
+    sim.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def account_id(sim) -> str:
+    return sim.state()["accounts"][0]["id"]
+
+
+def live_faults(sim) -> list[dict]:
+    return sim.admin("GET", "faults")["faults"]
+
+
+def test_a_summary_answering_503_twice_is_retried_and_the_call_succeeds(sim, client, account_id):
+    expected = sim.api("GET", f"/portfolio/{account_id}/summary").json()["netliquidation"]["amount"]
+    sim.fault(paths=[f"/portfolio/{account_id}/summary"], methods=["GET"], status=503, count=2)
+
+    summary = client.account_summary(account_id)
+
+    assert summary.net_liquidation == expected
+    assert live_faults(sim) == [], "both 503s were served before the call succeeded"
+
+
+def test_a_dropped_connection_on_a_get_is_retried(sim, client, account_id):
+    expected = sim.api("GET", f"/portfolio/{account_id}/ledger").json()["BASE"]["netliquidationvalue"]
+    sim.fault(paths=[f"/portfolio/{account_id}/ledger"], methods=["GET"], drop=True, count=1)
+    handled = requests_to(sim, f"GET /portfolio/{account_id}/ledger")
+
+    ledger = client.ledger(account_id)
+
+    assert ledger.base.net_liquidation_value == expected
+    assert live_faults(sim) == [], "the connection was dropped once"
+    assert requests_to(sim, f"GET /portfolio/{account_id}/ledger") == handled + 1
+
+
+def test_an_idempotent_post_is_retried_too(sim, client, account_id):
+    sim.fault(paths=[f"/portfolio/{account_id}/positions/invalidate"], methods=["POST"], status=502, count=1)
+    handled = requests_to(sim, f"POST /portfolio/{account_id}/positions/invalidate")
+
+    assert client.invalidate_positions(account_id).message == "success"
+    assert requests_to(sim, f"POST /portfolio/{account_id}/positions/invalidate") == handled + 1
+
+
+def test_a_get_that_keeps_failing_gives_up_after_a_bounded_number_of_tries(sim, client, account_id):
+    sim.fault(paths=[f"/portfolio/{account_id}/summary"], methods=["GET"], status=503, count=50)
+
+    with pytest.raises(GatewayBusy) as raised:
+        client.account_summary(account_id)
+
+    assert "503" in str(raised.value) and "try again" in str(raised.value)
+    assert live_faults(sim)[0]["fired"] == 1 + client.transport.max_retries
+
+
+def test_an_order_answered_503_is_sent_once_and_reported_as_unknown_not_retried(sim, client, account_id):
+    orders_path = f"/iserver/account/{account_id}/orders"
+    placed_before = len(sim.state()["orders"])
+    posts_before = requests_to(sim, f"POST {orders_path}")
+    # The gateway handles the POST, then its answer is replaced by a 503.
+    sim.fault(paths=["/iserver/account/*/orders"], methods=["POST"], status=503, phase="after", count=5)
+    ticket = StockOrder(account_id=account_id, symbol="MSFT", side="BUY", quantity=3, order_type="LMT",
+                        limit_price=410)
+
+    with pytest.raises(OrderStatusUnknown) as raised:
+        client.place_order(ticket, accept={"o354"})
+
+    message = str(raised.value)
+    assert "503" in message and "not among the live orders" in message and "before placing it again" in message
+    assert raised.value.coid
+    assert requests_to(sim, f"POST {orders_path}") == posts_before + 1, "the order POST was sent exactly once"
+    assert live_faults(sim)[0]["fired"] == 1
+    assert not any(k.startswith("POST /iserver/reply/") for k in sim.stats()["requests"]), "no question answered"
+    state = sim.state()
+    assert len(state["orders"]) == placed_before and not [o for o in state["orders"] if o["cOID"] == raised.value.coid]
