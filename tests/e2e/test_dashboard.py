@@ -99,16 +99,18 @@ def test_login_prompt_then_every_page(dashboard, page, artifacts_dir):
     shot(page, artifacts_dir, "dashboard-positions")
 
     page.get_by_role("link", name="Margin").click()
+    page.get_by_role("heading", name="Margin", exact=True).wait_for(timeout=30_000)
     page.get_by_text("Maintenance utilisation").first.wait_for(timeout=30_000)
     assert re.search(r"\d+\.\d %", page.inner_text("main"))
     shot(page, artifacts_dir, "dashboard-margin")
 
     page.get_by_role("link", name="Currency exposure").click()
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-    assert page.get_by_text("Net FX exposure by currency").count() >= 1
+    page.get_by_role("heading", name="Currency exposure", exact=True).wait_for(timeout=30_000)
+    page.get_by_text("Net FX exposure by currency").first.wait_for(timeout=30_000)  # the chart's title
     shot(page, artifacts_dir, "dashboard-currency")
 
     page.get_by_role("link", name="Gateway").click()
+    page.get_by_role("heading", name="Gateway", exact=True).wait_for(timeout=30_000)
     page.get_by_text("Recent events").wait_for(timeout=30_000)
     assert "authenticated" in page.inner_text("main")
     shot(page, artifacts_dir, "dashboard-gateway")
