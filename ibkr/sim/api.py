@@ -58,7 +58,10 @@ def error(status: int, message: str, with_code: bool = True) -> tuple[int, dict]
 
 def api_path(request: Request) -> str:
     """The request path with the ``/v1/api`` or ``/v1/portal`` prefix removed."""
-    path = request.url.path
+    return api_path_of(request.url.path)
+
+
+def api_path_of(path: str) -> str:
     for prefix in ("/v1/api", "/v1/portal"):
         if path.startswith(prefix):
             return path[len(prefix):] or "/"

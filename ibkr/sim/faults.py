@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ibkr.sim.api import api_path
+from ibkr.sim.api import api_path_of
 
 
 @dataclass
@@ -96,23 +96,13 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
 
-        class _Req:  # api_path only needs .url.path
-            class url:  # noqa: N801
-                path = scope["path"]
-
-        fault = self.table.pick(scope["method"], api_path(_Req))
+        fault = self.table.pick(scope["method"], api_path_of(scope["path"]))
         if fault is None:
             await self.app(scope, receive, send)
             return
         if fault.phase == "before":
-            if fault.latency:
-                await asyncio.sleep(fault.latency)
-            if fault.drop and _drop_connection(send):
-                return
-            if fault.status:
-                await _send_error(send, fault.status)
-                return
-            await self.app(scope, receive, send)
+            if not await _disrupt(fault, send):
+                await self.app(scope, receive, send)
             return
         # after: run the handler, hold its answer back, then delay/drop/replace it.
         messages: list[dict] = []
@@ -121,15 +111,21 @@ class FaultMiddleware:
             messages.append(message)
 
         await self.app(scope, receive, hold)
-        if fault.latency:
-            await asyncio.sleep(fault.latency)
-        if fault.drop and _drop_connection(send):
-            return
-        if fault.status:
-            await _send_error(send, fault.status)
-            return
-        for message in messages:
-            await send(message)
+        if not await _disrupt(fault, send):
+            for message in messages:
+                await send(message)
+
+
+async def _disrupt(fault: Fault, send: Any) -> bool:
+    """Apply a fault's latency, then drop the connection or answer its error status; True if it answered."""
+    if fault.latency:
+        await asyncio.sleep(fault.latency)
+    if fault.drop and _drop_connection(send):
+        return True
+    if fault.status:
+        await _send_error(send, fault.status)
+        return True
+    return False
 
 
 async def _send_error(send: Any, status: int) -> None:
