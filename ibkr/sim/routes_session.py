@@ -42,9 +42,10 @@ async def ssodh_init(sim, request: Request):
 
 @endpoint("POST", "/iserver/reauthenticate", access="sso")
 async def reauthenticate(sim, request: Request):
-    """Legacy: reopens the brokerage session while SSO is valid; does not take over a competing session."""
+    """Legacy (IBKR's Swagger 2.0 spec): reopens the brokerage session while SSO is valid and answers the
+    authStatus object; it does not take over a competing session (ibeam #40)."""
     sim.session.init_brokerage(compete=False)
-    return {"message": "triggered"}
+    return sim.session.auth_status(with_hardware=False)
 
 
 @endpoint("POST", "/logout", access="sso")
