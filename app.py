@@ -11,6 +11,7 @@ navigation = st.navigation([
     st.Page("pages/positions.py", title="Positions", icon=":material/list_alt:"),
     st.Page("pages/margin.py", title="Margin", icon=":material/balance:"),
     st.Page("pages/currency.py", title="Currency exposure", icon=":material/currency_exchange:"),
+    st.Page("pages/orders.py", title="Orders", icon=":material/receipt_long:"),
     st.Page("pages/gateway.py", title="Gateway", icon=":material/power:"),
 ])
 st.sidebar.title("IBKR Desk")

@@ -1,0 +1,175 @@
+"""The Orders page under AppTest against the simulator: every inline validation message, and the preview-only mode.
+
+The dashboard runs in ``external`` gateway mode against a simulator started by the ``sim`` fixture (logged in,
+no pacing), so nothing here starts a gateway process. Streamlit's caches are cleared around every test, after the
+cached GatewayManager's keep-alive thread is stopped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+
+from ibkr import LIMITER, ClientPortalClient, Settings, StockOrder
+from tests.conftest import ROOT
+
+RUN_TIMEOUT = 60
+
+
+class _NavigationPagesManager(PagesManager):
+    """AppTest forgets between runs that app.py uses st.navigation and would run a page file without app.py
+    (Streamlit 1.67); a real server remembers. Pin what app.py's st.navigation sets."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+@pytest.fixture(scope="module")
+def working_order(sim) -> int:
+    """One resting order, so the live orders are not empty (IBKR's empty answer would be asked twice, 5 s apart)."""
+    LIMITER.reset()  # a fresh simulator without pacing: nothing the limiter remembers applies to it
+    with ClientPortalClient(Settings(gateway_url=sim.url, verify_ssl=sim.cert)) as client:
+        account = client.tradable_account_ids()[0]
+        ticket = StockOrder(account_id=account, symbol="IBM", side="BUY", quantity=1, order_type="LMT",
+                            limit_price=210)
+        placed = client.place_order(ticket, accept={"o354"})
+        assert client.live_orders(account), "the simulator answers the first live-orders call of a session empty"
+    return int(placed.order_id)
+
+
+@pytest.fixture
+def orders_page(sim, working_order, monkeypatch, tmp_path) -> Iterator:
+    """A function that runs the app on the Orders page (``trading=False`` for the preview-only mode)."""
+    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
+    LIMITER.reset()  # the previous test's requests were to the same unpaced simulator
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    booted: list = []
+
+    def open_page(trading: bool = True) -> AppTest:
+        for name, value in {"IBKR_GATEWAY_MODE": "external", "IBKR_GATEWAY_URL": sim.url,
+                            "IBKR_VERIFY_SSL": str(sim.cert), "IBKR_TRADING_ENABLED": str(trading).lower(),
+                            "IBKR_TICKLE_SECONDS": "60", "XDG_STATE_HOME": str(tmp_path / "state"),
+                            "XDG_CACHE_HOME": str(tmp_path / "cache")}.items():
+            monkeypatch.setenv(name, value)
+        from ibkr.gateway import AuthState
+        from ui import services
+
+        booted.append(services.gateway())  # the app's cached manager; its keep-alive must not outlive the test
+        assert booted[-1].wait_for(AuthState.AUTHENTICATED, timeout=30), booted[-1].state
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=RUN_TIMEOUT)
+        at.run()
+        at.switch_page("pages/orders.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    yield open_page
+    for manager in booted:
+        manager.stop()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning]
+
+
+def stock_ticket(at: AppTest, symbol: str = "AAPL", quantity: float | None = 10) -> AppTest:
+    at.text_input(key="order_symbol_STK").input(symbol).run()
+    if quantity is not None:
+        at.number_input(key="order_quantity").set_value(quantity).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def submit_disabled(at: AppTest) -> bool:
+    return next(b for b in at.button if b.label == "Submit order").disabled
+
+
+def test_no_quantity(orders_page):
+    at = stock_ticket(orders_page(), quantity=None)
+    assert "Enter the quantity." in errors(at)
+    assert submit_disabled(at)
+
+
+def test_zero_quantity(orders_page):
+    at = stock_ticket(orders_page(), quantity=0)
+    assert any(e.startswith("Quantity must be greater than zero") for e in errors(at)), errors(at)
+    assert submit_disabled(at)
+
+
+def test_limit_order_without_a_price(orders_page):
+    at = stock_ticket(orders_page())
+    assert at.number_input(key="order_limit").value == pytest.approx(228.5), "starts at the last price"
+    at.number_input(key="order_limit").set_value(None).run()
+    assert "A limit (LMT) order needs a limit price." in errors(at)
+    assert submit_disabled(at)
+
+
+def test_stop_limit_needs_both_prices(orders_page):
+    at = stock_ticket(orders_page())
+    at.selectbox(key="order_type").set_value("STOP_LIMIT").run()
+    at.number_input(key="order_limit").set_value(None).run()
+    assert "A stop-limit order needs both a stop price and a limit price." in errors(at)
+
+
+def test_price_far_from_the_market_warns_but_does_not_block(orders_page):
+    at = stock_ticket(orders_page())
+    at.number_input(key="order_limit").set_value(250.0).run()
+    far = [w for w in warnings(at) if "above the last price" in w]
+    assert far and re.search(r"The limit price 250 is 9\.4% above the last price 228\.5", far[0]), warnings(at)
+    assert not errors(at)
+    assert not submit_disabled(at)
+
+
+@pytest.mark.parametrize("asset_class, key, symbol, message", [
+    ("STK", "order_symbol_STK", "ZZZZ", "Unknown symbol: IBKR knows no stock with the symbol ZZZZ."),
+    ("FUT", "order_symbol_FUT", "AAPL", "Unknown symbol: IBKR lists no futures for AAPL."),
+    ("OPT", "order_symbol_OPT", "IBM", "Unknown symbol: IBKR lists no options on IBM."),
+])
+def test_unknown_symbol(orders_page, asset_class, key, symbol, message):
+    at = orders_page()
+    at.segmented_control(key="order_asset_class").set_value(asset_class).run()
+    at.text_input(key=key).input(symbol).run()
+    assert message in errors(at)
+    assert submit_disabled(at)
+
+
+def test_account_the_session_may_not_trade(orders_page, sim, monkeypatch):
+    accounts = [a["id"] for a in sim.state()["accounts"]]
+    view_only = accounts[-1]
+    real = ClientPortalClient.tradable_account_ids
+    monkeypatch.setattr(ClientPortalClient, "tradable_account_ids",
+                        lambda self, refresh=False: [a for a in real(self, refresh) if a != view_only])
+    at = orders_page()
+    account = at.selectbox(key="order_account")
+    assert view_only in account.options[-1] and "view only" in account.options[-1]
+    account.set_value(view_only).run()
+    stock_ticket(at)
+    assert any(e.startswith(f"You may not trade in account {view_only}") for e in errors(at)), errors(at)
+    assert submit_disabled(at)
+
+
+def test_preview_only_when_trading_is_disabled(orders_page, working_order):
+    at = stock_ticket(orders_page(trading=False))
+    assert not errors(at)
+    assert submit_disabled(at)
+    assert any("IBKR_TRADING_ENABLED=false" in i.value for i in at.info)
+    for action in ("Cancel", "Modify"):
+        assert next(b for b in at.button if b.label == f"{action} order {working_order}").disabled
+    next(b for b in at.button if b.label == "Preview (what-if)").click().run()
+    text = " ".join(m.value for m in at.markdown)
+    assert re.search(r"Commission \*\*1\.00 USD\*\*", text), text
+    assert any("Margin utilisation it would leave" in s.value for s in at.success)
