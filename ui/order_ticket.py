@@ -63,7 +63,7 @@ def render(accounts: list[str], tradable: list[str], labels: dict[str, str], def
     if pick is not None:
         st.caption(_contract_line(pick, info, snap))
 
-    cols = st.columns([2, 3, 3])
+    cols = st.columns(3)
     side = cols[0].segmented_control("Side", ["BUY", "SELL"], key=keys.SIDE, default="BUY", required=True,
                                      disabled=locked) or "BUY"
     quantity = cols[1].number_input(_quantity_label(asset_class), min_value=0.0, step=1.0, value=None,
@@ -130,7 +130,7 @@ def _prices(asset_class: str, order_type: str, pick: Pick | None, last: float | 
             st.session_state[keys.PRICED_FOR] = marker
     if order_type == "MKT":
         return limit, stop, trail, trail_type
-    cols = iter(st.columns(3))
+    cols = iter(st.columns(3 if order_type == "TRAIL" else 2))
     if order_type in NEEDS_STOP:
         label = "Initial stop price" if order_type == "TRAIL" else "Stop price"
         stop = next(cols).number_input(label, min_value=0.0, step=step, format=fmt, value=None, key=keys.STOP,
