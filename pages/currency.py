@@ -15,7 +15,7 @@ st.caption(analytics.HELP["fx_exposure"])
 
 left, right = st.columns([3, 2])
 left.plotly_chart(figures.exposure_bars(exposure, ccy, masked), width="stretch")
-right.plotly_chart(figures.exposure_treemap(by_class, ccy), width="stretch")
+right.plotly_chart(figures.exposure_treemap(by_class, ccy, masked), width="stretch")
 
 cols = ["currency", "is_base", "positions_native", "cash_native", "exposure_native", "long_base", "short_base",
         "exposure_base", "pct_of_net_liquidation"]

@@ -14,26 +14,29 @@ warning = services.settings().margin_warning_pct / 100
 danger = services.settings().margin_danger_pct / 100
 total = m[m["account"] == analytics.TOTAL_LABEL].iloc[0]
 
-c = st.columns(5)
+c = st.columns(4)
 c[0].metric("Initial utilisation", fmt.pct(total["utilisation_initial"]), help=analytics.HELP["utilisation_initial"])
 c[1].metric("Maintenance utilisation", fmt.pct(total["utilisation_maint"]), help=analytics.HELP["utilisation_maint"])
 c[2].metric("Cushion", fmt.pct(total["cushion"]), help=analytics.HELP["cushion"])
-c[3].metric("Excess liquidity", fmt.money(total["excess_liquidity"], ccy, masked))
-c[4].metric("Drop to margin call", fmt.pct(total["drop_to_margin_call"]), help=analytics.HELP["drop_to_margin_call"])
+c[3].metric("Drop to margin call", fmt.drop(total["drop_to_margin_call"]), help=analytics.HELP["drop_to_margin_call"])
+c = st.columns(3)
+c[0].metric("Excess liquidity", fmt.money(total["excess_liquidity"], ccy, masked),
+            help=analytics.HELP["excess_liquidity"])
+c[1].metric("Available funds", fmt.money(total["available_funds"], ccy, masked), help=analytics.HELP["available_funds"])
+c[2].metric("Equity with loan value", fmt.money(total["equity_with_loan"], ccy, masked),
+            help=analytics.HELP["equity_with_loan"])
 
 for _, r in m[m["account"] != analytics.TOTAL_LABEL].iterrows():
-    if r["status"] == "danger":
-        st.error(f"{r['account']}: maintenance utilisation {fmt.pct(r['utilisation_maint'])} is above the "
-                 f"danger level ({danger:.0%}). Reduce positions or add funds.", icon="🚨")
-    elif r["status"] == "warning":
-        st.warning(f"{r['account']}: utilisation above {warning:.0%}.", icon="⚠️")
+    alert = fmt.margin_alert(r, warning, danger)
+    if alert:
+        (st.error if r["status"] == "danger" else st.warning)(alert, icon=":material/warning:")
 
 per = m[m["account"] != analytics.TOTAL_LABEL]
 st.plotly_chart(figures.utilisation_bars(per, warning, danger), width="stretch")
 
-cols = ["account", "init_margin", "maint_margin", "equity_with_loan", "excess_liquidity", "available_funds",
-        "buying_power", "sma", "lookahead_init_margin", "lookahead_maint_margin", "utilisation_initial",
-        "utilisation_maint", "cushion", "drop_to_margin_call", "status"]
+cols = ["account", "utilisation_initial", "utilisation_maint", "cushion", "drop_to_margin_call", "status",
+        "init_margin", "maint_margin", "equity_with_loan", "excess_liquidity", "available_funds", "buying_power", "sma",
+        "lookahead_init_margin", "lookahead_maint_margin"]
 view = m[cols].copy()
 for col in ("utilisation_initial", "utilisation_maint", "cushion", "drop_to_margin_call"):
     view[col] = view[col] * 100
@@ -48,7 +51,7 @@ cfg = {k: num(label, format="%,.0f") for k, label in [
     ("available_funds", "Available funds"), ("buying_power", "Buying power"), ("sma", "SMA"),
     ("lookahead_init_margin", "Look-ahead initial"), ("lookahead_maint_margin", "Look-ahead maint.")]} if not masked else {}
 cfg.update({
-    "account": "Account", "status": "Status",
+    "account": st.column_config.TextColumn("Account", pinned=True), "status": "Status",
     "utilisation_initial": num("Initial util.", format="%.1f %%", help=analytics.HELP["utilisation_initial"]),
     "utilisation_maint": num("Maint. util.", format="%.1f %%", help=analytics.HELP["utilisation_maint"]),
     "cushion": num("Cushion", format="%.1f %%", help=analytics.HELP["cushion"]),

@@ -33,6 +33,7 @@ view = rows[["account", "base_currency", "positions", "net_liquidation_report", 
              "unrealized_pnl_report", "realized_pnl_report", "utilisation_maint", "cushion", "status"]].copy()
 for col in ("utilisation_maint", "cushion"):
     view[col] = view[col] * 100
+view["base_currency"] = view["base_currency"].fillna("")  # the Total row of accounts in several currencies
 money_cfg = (lambda label: st.column_config.NumberColumn(label, format="%,.0f")) if not masked else (
     lambda label: st.column_config.TextColumn(label))
 if masked:
@@ -43,7 +44,8 @@ st.dataframe(view, hide_index=True, width="stretch", column_config={
     "net_liquidation_report": money_cfg(f"Net liq. ({ccy})"), "daily_pnl_report": money_cfg(f"Daily P&L ({ccy})"),
     "unrealized_pnl_report": money_cfg(f"Unrealised ({ccy})"), "realized_pnl_report": money_cfg(f"Realised ({ccy})"),
     "utilisation_maint": st.column_config.ProgressColumn("Maint. utilisation", format="%.1f %%", min_value=0,
-                                                         max_value=100, help=analytics.HELP["utilisation_maint"]),
+                                                         max_value=100, help=analytics.HELP["utilisation_maint"],
+                                                         color="#58a6ff"),
     "cushion": st.column_config.NumberColumn("Cushion", format="%.1f %%", help=analytics.HELP["cushion"]),
     "status": "Margin status"})
 
@@ -55,4 +57,4 @@ with left:
         st.markdown(f"**{r['currency']}** {fmt.signed_money(r['exposure_base'], ccy, masked)} · "
                     f"{fmt.pct(r['pct_of_net_liquidation'])} of net liquidation")
 with right:
-    st.plotly_chart(figures.pnl_by_asset_class(frames["positions"], ccy), width="stretch")
+    st.plotly_chart(figures.pnl_by_asset_class(frames["positions"], ccy, masked), width="stretch")

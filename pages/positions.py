@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ibkr import analytics
-from ui import fmt
+from ui import fmt, loaders
 from ui.page import context
 
 ctx = context()
@@ -32,9 +32,10 @@ st.caption(f"{len(shown):,} positions · market value {fmt.money(total_mv, ccy, 
            help="Market value in the report currency, converted with the ledgers' FX rates. Futures count at "
                 "notional here; net liquidation counts only their P&L.")
 
-cols = ["account", "symbol", "description", "asset_class", "exchange", "country", "currency", "quantity", "price",
-        "market_value", "market_value_report", "avg_cost", "unrealized_pnl", "unrealized_pnl_report",
-        "unrealized_pnl_pct", "realized_pnl"]
+# What a trader reads first comes first; the native-currency detail follows.
+cols = ["account", "symbol", "description", "asset_class", "quantity", "currency", "price", "market_value_report",
+        "unrealized_pnl_report", "unrealized_pnl_pct", "market_value", "unrealized_pnl", "realized_pnl", "avg_cost",
+        "exchange", "country"]
 view = shown[cols].copy()
 view["unrealized_pnl_pct"] = view["unrealized_pnl_pct"] * 100
 money_cols = ["market_value", "market_value_report", "avg_cost", "unrealized_pnl", "unrealized_pnl_report",
@@ -43,17 +44,18 @@ if masked:
     view[money_cols + ["quantity"]] = fmt.MASK
 num = st.column_config.NumberColumn
 cfg = {
-    "account": "Account", "symbol": "Symbol", "description": "Description", "asset_class": "Class",
+    "account": "Account", "symbol": st.column_config.TextColumn("Symbol", pinned=True),
+    "description": st.column_config.TextColumn("Description", width="medium"), "asset_class": st.column_config.TextColumn("Class", width=72),
     "exchange": "Exchange", "country": "Country", "currency": "Ccy",
     "quantity": num("Quantity", format="%,.4g") if not masked else "Quantity",
     "price": num("Price", format="%,.4f"),
-    "market_value": num("Mkt value", format="%,.0f", help=analytics.HELP["market_value"]),
+    "market_value": num("Mkt value (native)", format="%,.0f", help=analytics.HELP["market_value"]),
     "market_value_report": num(f"Mkt value ({ccy})", format="%,.0f", help=analytics.HELP["market_value_base"]),
     "avg_cost": num("Avg cost", format="%,.2f"),
-    "unrealized_pnl": num("Unrealised", format="%,.0f", help=analytics.HELP["unrealized_pnl"]),
+    "unrealized_pnl": num("Unrealised (native)", format="%,.0f", help=analytics.HELP["unrealized_pnl"]),
     "unrealized_pnl_report": num(f"Unrealised ({ccy})", format="%,.0f"),
     "unrealized_pnl_pct": num("Unrealised %", format="%.1f %%", help=analytics.HELP["unrealized_pnl_pct"]),
-    "realized_pnl": num("Realised", format="%,.0f", help=analytics.HELP["realized_pnl"]),
+    "realized_pnl": num("Realised (native)", format="%,.0f", help=analytics.HELP["realized_pnl"]),
 }
 
 
@@ -65,7 +67,7 @@ def colour(v):
 
 styled = view.style.map(colour, subset=["unrealized_pnl", "unrealized_pnl_report", "unrealized_pnl_pct",
                                         "realized_pnl"]) if len(view) <= 3000 and not masked else view
-event = st.dataframe(styled, hide_index=True, width="stretch", height=560, column_config=cfg,
+event = st.dataframe(styled, hide_index=True, width="stretch", height=640, column_config=cfg,
                      on_select="rerun", selection_mode="single-row", key="positions_table")
 
 picked = event.selection.rows if event and event.selection else []
@@ -82,7 +84,5 @@ if picked:
         st.caption(f"Account {row['account']} · {row['asset_class']} on {row['exchange']} · multiplier "
                    f"{row['multiplier']:g} · FX {row['currency']}->{row['base_currency']} {row['fx_rate']:.6g}")
 
-export = shown.copy()
-export["as_of"] = export["as_of"].astype(str)
-st.download_button("Download CSV (native and base, FX rate, as-of)", export.to_csv(index=False).encode(),
-                   file_name="ibkr-desk-positions.csv", mime="text/csv", disabled=masked)
+st.download_button("Download CSV (native and base, FX rate, as-of)", loaders.positions_csv(shown),
+                   file_name="ibkr-desk-positions.csv", mime="text/csv", disabled=masked, on_click="ignore")

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ibkr.gateway import AuthState, PromptAction
 from ui import loaders, services, state
 
+# The gateway status chip: Streamlit's own badge and icon font, so it draws without an emoji font.
 CHIP = {
-    AuthState.AUTHENTICATED: ("🟢", "Connected"), AuthState.COMPETING: ("🟠", "Competing session"),
-    AuthState.NOT_CONNECTED: ("🟠", "Not connected"), AuthState.NO_SESSION: ("🔴", "Login needed"),
-    AuthState.STARTING: ("🟡", "Starting"), AuthState.NOT_RUNNING: ("🔴", "Gateway down"),
+    AuthState.AUTHENTICATED: ":green-badge[:material/check_circle: Connected]",
+    AuthState.COMPETING: ":orange-badge[:material/swap_horiz: Competing session]",
+    AuthState.NOT_CONNECTED: ":orange-badge[:material/link_off: Not connected]",
+    AuthState.NO_SESSION: ":red-badge[:material/lock: Login needed]",
+    AuthState.STARTING: ":gray-badge[:material/hourglass_top: Starting]",
+    AuthState.NOT_RUNNING: ":red-badge[:material/power_off: Gateway down]",
 }
 
 
 def sidebar(loaded: loaders.Loaded) -> list[str]:
     """Render the sidebar; return the account ids the pages should show."""
     manager = services.gateway()
-    icon, label = CHIP.get(manager.state, ("⚪", manager.state.value))
+    chip = CHIP.get(manager.state, f":gray-badge[{manager.state.value}]")
     mode = services.settings().gateway_mode.value
-    st.sidebar.markdown(f"**Gateway** {icon} {label}  \n<small>{mode} · {services.settings().gateway_url}</small>",
+    st.sidebar.markdown(f"**Gateway** {chip}  \n<small>{mode} · {services.settings().gateway_url}</small>",
                         unsafe_allow_html=True)
     ids = loaded.snapshot.account_ids if loaded.snapshot else []
     options = [state.ALL_ACCOUNTS, *ids]
@@ -36,8 +39,9 @@ def sidebar(loaded: loaders.Loaded) -> list[str]:
         st.sidebar.selectbox("Report currency", bases, index=bases.index(default) if default in bases else 0,
                              key=state.REPORT_CCY, help="Consolidated figures are converted with the ledgers' rates")
     st.sidebar.toggle("Privacy (mask amounts)", key=state.PRIVACY, help="Hides amounts for screen sharing")
-    _freshness(loaded)
-    _watch_gateway(manager.state)
+    with st.sidebar:
+        _freshness(loaded)
+        _watch_gateway(manager.state)
     if st.sidebar.button("Refresh now", icon=":material/refresh:", width="stretch"):
         loaders.refresh()
         st.rerun()
@@ -51,26 +55,34 @@ def _account_label(loaded: loaders.Loaded, account_id: str) -> str:
     return account_id
 
 
-@st.fragment(run_every=loaders.REFRESH_SECONDS)
+@st.fragment(run_every=loaders.POLL_SECONDS)
 def _freshness(loaded: loaders.Loaded) -> None:
+    """The as-of time (a stale badge once it is two intervals old); redraws the page when newer data is loaded.
+    Called inside ``with st.sidebar``: a fragment redraws only its own body."""
     snap = loaded.snapshot
     if snap is None:
-        st.sidebar.caption("No data yet")
-        return
-    age = (dt.datetime.now(dt.UTC) - snap.as_of).total_seconds()
-    stamp = snap.as_of.astimezone().strftime("%H:%M:%S")
-    if loaded.stale or age > 2 * loaders.REFRESH_SECONDS:
-        st.sidebar.warning(f"Stale: data as of {stamp}", icon="⏱️")
+        st.caption("No data yet")
     else:
-        st.sidebar.caption(f"As of {stamp} · refreshes every {loaders.REFRESH_SECONDS:.0f} s")
-    if age > loaders.REFRESH_SECONDS:
+        stamp = snap.as_of.astimezone().strftime("%H:%M:%S")
+        if loaded.stale or loaders.age_seconds(snap) > 2 * loaders.REFRESH_SECONDS:
+            st.warning(f"Stale: data as of {stamp}", icon=":material/schedule:")
+        else:
+            st.caption(f"As of {stamp} · refreshes every {loaders.REFRESH_SECONDS:.0f} s")
+    if _on_its_timer() and loaders.poll(loaded):
         st.rerun(scope="app")
+
+
+def _on_its_timer() -> bool:
+    """True when a fragment runs on its own ``run_every`` timer rather than inline in a full run of the page (a
+    full run that asked for another full run would loop)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
 
 
 @st.fragment(run_every=2)
 def _watch_gateway(rendered: AuthState) -> None:
     """Redraw the page as soon as the gateway's state changes (a login completed, a session dropped)."""
-    if services.gateway().state != rendered:
+    if _on_its_timer() and services.gateway().state != rendered:
         st.rerun(scope="app")
 
 
@@ -80,10 +92,10 @@ def gateway_prompt() -> None:
     prompt = manager.prompt
     if manager.state == AuthState.AUTHENTICATED or prompt is None:
         if manager.state not in (AuthState.AUTHENTICATED,):
-            st.info("Connecting to the gateway...", icon="⏳")
+            st.info("Connecting to the gateway...", icon=":material/hourglass_top:")
         return
     with st.container(border=True):
-        st.warning(prompt.message, icon="🔐")
+        st.warning(prompt.message, icon=":material/lock:")
         cols = st.columns(max(1, len(prompt.actions)))
         for col, action in zip(cols, prompt.actions, strict=False):
             if action == PromptAction.LOG_IN and prompt.login_url:
@@ -96,14 +108,16 @@ def gateway_prompt() -> None:
 
 
 def data_or_stop(loaded: loaders.Loaded):
-    """The snapshot to draw, or a clear message (and stop) when there is none yet."""
+    """The snapshot to draw, or a clear message (and stop) when there is none yet. While the gateway is not ready
+    the prompt above says what to do, so no error is added here."""
     if loaded.error and loaded.snapshot is not None:
         stamp = loaded.snapshot.as_of.astimezone().strftime("%H:%M:%S")
-        st.caption(f"⚠️ Showing the last good data (as of {stamp}): {loaded.error}")
+        st.warning(f"Showing the last good data (as of {stamp}): {loaded.error}", icon=":material/history:")
     if loaded.snapshot is None:
-        if loaded.error and services.gateway().state == AuthState.AUTHENTICATED:
-            st.error(f"Could not load the portfolio: {loaded.error} Use 'Refresh now' to try again.")
+        if loaded.error and not loaded.waiting:
+            st.error(f"Could not load the portfolio: {loaded.error} Use 'Refresh now' to try again.",
+                     icon=":material/cloud_off:")
         st.stop()
     for warning in loaded.snapshot.warnings:
-        st.caption(f"⚠️ {warning}")
+        st.caption(f":material/info: {warning}")
     return loaded.snapshot

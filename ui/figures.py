@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
 GREEN, RED, AMBER, GREY = "#2ea043", "#f85149", "#d29922", "#8b949e"
@@ -18,25 +17,46 @@ def exposure_bars(exposure: pd.DataFrame, report_ccy: str, masked: bool = False)
     colors = [GREEN if v >= 0 else RED for v in df["exposure_base"]]
     fig = go.Figure(go.Bar(
         x=df["exposure_base"], y=df["currency"], orientation="h", marker_color=colors,
+        text=None if masked else [_compact(v) for v in df["exposure_base"]], textposition="auto",
         customdata=df[["exposure_native", "pct_of_net_liquidation"]].to_numpy(),
         hovertemplate=("%{y}: %{x:,.0f} " + report_ccy + "<br>native %{customdata[0]:,.0f}"
                        "<br>%{customdata[1]:.1%} of net liquidation<extra></extra>") if not masked else "%{y}<extra></extra>",
     ))
     fig.update_layout(title=f"Net FX exposure by currency ({report_ccy}; base currency excluded)", **LAYOUT,
                       height=max(260, 48 * len(df) + 90), showlegend=False)
-    fig.update_xaxes(showticklabels=not masked, zeroline=True, zerolinecolor=GREY, tickformat=",.0f")
+    fig.update_xaxes(showticklabels=not masked, zeroline=True, zerolinecolor=GREY, tickformat="~s")
     return fig
 
 
-def exposure_treemap(by_class: pd.DataFrame, report_ccy: str) -> go.Figure:
-    """Currency -> asset class, sized by absolute exposure, coloured long (green) or short (red)."""
-    df = by_class[by_class["abs_exposure_base"] > 0].copy()
+def _compact(value: float) -> str:
+    """12_345_678 -> '12.3M' (bar labels; the exact figure is in the hover and the table)."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:,.1f}{suffix}"
+    return f"{value:,.0f}"
+
+
+def exposure_treemap(by_class: pd.DataFrame, report_ccy: str, masked: bool = False) -> go.Figure:
+    """Foreign currency -> asset class (a short side on its own tile), sized by absolute exposure, long green and
+    short red. Labels that do not fit their tile are hidden rather than shrunk; the hover has every figure."""
+    df = by_class[(by_class["abs_exposure_base"] > 0) & ~by_class["is_base"]].copy()
     df["side"] = df["side"].fillna("long")
-    fig = px.treemap(df, path=[px.Constant("All currencies"), "currency", "asset_class"], values="abs_exposure_base",
-                     color="side", color_discrete_map={"long": GREEN, "short": RED, "(?)": GREY})
-    fig.update_traces(hovertemplate="%{label}: %{value:,.0f} " + report_ccy + "<extra></extra>",
-                      root_color="#161b22")
-    fig.update_layout(title=f"Gross exposure: currency -> asset class ({report_ccy})", **LAYOUT, height=420)
+    df["label"] = df["asset_class"].astype(str) + df["side"].map({"short": " short"}).fillna("")
+    df["id"] = df["currency"] + "/" + df["label"]
+    parents = df.groupby("currency", as_index=False)["abs_exposure_base"].sum()
+    ids = [*parents["currency"], *df["id"]]
+    fig = go.Figure(go.Treemap(
+        ids=ids, labels=[*parents["currency"], *df["label"]], parents=[""] * len(parents) + list(df["currency"]),
+        values=[*parents["abs_exposure_base"], *df["abs_exposure_base"]], branchvalues="total",
+        marker=dict(colors=["#30363d"] * len(parents) + [RED if s == "short" else GREEN for s in df["side"]],
+                    line=dict(color="#0e1117", width=1)),
+        texttemplate="%{label}" if masked else "%{label}<br>%{value:,.3s}",
+        hovertemplate="%{id}<extra></extra>" if masked else
+        "%{id}: %{value:,.0f} " + report_ccy + "<br>%{percentParent:.1%} of %{parent}<extra></extra>",
+        textfont=dict(size=14), pathbar=dict(visible=False), tiling=dict(pad=2),
+    ))
+    fig.update_layout(title=f"By currency and asset class ({report_ccy}, gross)", **LAYOUT,
+                      height=max(420, 48 * len(parents) + 90), uniformtext=dict(minsize=11, mode="hide"))
     return fig
 
 
@@ -50,19 +70,23 @@ def utilisation_bars(margin: pd.DataFrame, warning: float, danger: float) -> go.
                     hovertemplate="%{x} " + name + ": %{y:.1%}<extra></extra>")
     for level, color, label in ((warning, AMBER, "warning"), (danger, RED, "danger")):
         fig.add_hline(y=level, line_dash="dash", line_color=color, annotation_text=f"{label} {level:.0%}",
-                      annotation_position="top left")
+                      annotation_position="right", annotation_font_color=color)
     top = max(1.0, float(df[["utilisation_initial", "utilisation_maint"]].max().max() or 0) * 1.1)
-    fig.update_layout(title="Margin utilisation (requirement / equity with loan value)", barmode="group", **LAYOUT,
-                      height=360, legend=dict(orientation="h", y=-0.15))
+    fig.update_layout(title="Margin utilisation (requirement / equity with loan value)", barmode="group",
+                      **{**LAYOUT, "margin": dict(l=10, r=100, t=40, b=10)}, height=360,
+                      legend=dict(orientation="h", y=-0.15))
     fig.update_yaxes(tickformat=".0%", range=[0, top])
     return fig
 
 
-def pnl_by_asset_class(positions: pd.DataFrame, report_ccy: str) -> go.Figure:
+def pnl_by_asset_class(positions: pd.DataFrame, report_ccy: str, masked: bool = False) -> go.Figure:
     col = "unrealized_pnl_report" if "unrealized_pnl_report" in positions else "unrealized_pnl_base"
     df = positions.groupby("asset_class", as_index=False)[col].sum().sort_values(col)
     fig = go.Figure(go.Bar(x=df[col], y=df["asset_class"], orientation="h",
                            marker_color=[GREEN if v >= 0 else RED for v in df[col]],
-                           hovertemplate="%{y}: %{x:,.0f} " + report_ccy + "<extra></extra>"))
+                           text=None if masked else [_compact(v) for v in df[col]], textposition="auto",
+                           hovertemplate="%{y}<extra></extra>" if masked else
+                           "%{y}: %{x:,.0f} " + report_ccy + "<extra></extra>"))
     fig.update_layout(title=f"Unrealised P&L by asset class ({report_ccy})", **LAYOUT, height=300)
+    fig.update_xaxes(showticklabels=not masked, tickformat="~s", zeroline=True, zerolinecolor=GREY)
     return fig

@@ -30,3 +30,25 @@ def signed_money(x: float | None, ccy: str = "", masked: bool = False) -> str:
 def pct(x: float | None, decimals: int = 1) -> str:
     """A fraction shown as a percentage (ratios are not masked: they reveal no amounts)."""
     return "—" if _bad(x) else f"{x * 100:.{decimals}f} %"
+
+
+def drop(x: float | None) -> str:
+    """The drop to a margin call; from 100 % on no fall of position value can cause one."""
+    if not _bad(x) and x >= 1:
+        return "none (> 100 %)"
+    return pct(x)
+
+
+def margin_alert(row, warning: float, danger: float) -> str | None:
+    """What a margin table row (``ibkr.analytics.margin_table``) warns about, or None when its status is ok."""
+    if row["status"] not in ("warning", "danger"):
+        return None
+    if row["excess_liquidity"] < 0:
+        return (f"{row['account']}: excess liquidity is negative: a margin call or liquidation is due. "
+                "Reduce positions or add funds now.")
+    which, ratio = max((("Initial", row["utilisation_initial"]), ("Maintenance", row["utilisation_maint"])),
+                       key=lambda pair: pair[1])
+    level, threshold = ("danger", danger) if row["status"] == "danger" else ("warning", warning)
+    advice = " Reduce positions or add funds." if level == "danger" else ""
+    return (f"{row['account']}: {which.lower()} utilisation {pct(ratio)} is above the {level} level "
+            f"({threshold:.0%}).{advice}")

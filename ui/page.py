@@ -45,4 +45,6 @@ def boot() -> Context:
 
 
 def context() -> Context:
-    return st.session_state[_KEY]
+    """The context boot() made for this run (boot() itself when a page runs without app.py)."""
+    ctx = st.session_state.get(_KEY)
+    return ctx if ctx is not None else boot()

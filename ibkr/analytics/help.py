@@ -17,6 +17,9 @@ PNL_ONLY_ASSET_CLASSES = frozenset({"FUT"})
 FX_PAIR_ASSET_CLASS = "CASH"
 """IBKR's asset class for forex pairs (``EUR.USD``): their effect is already in the ledger's cash balances."""
 
+OPTION_ASSET_CLASSES = frozenset({"OPT", "FOP", "WAR"})
+"""Asset classes whose ``fullName`` (``SPY Jan17'25 440 Call``) reads better than their ``contractDesc``."""
+
 STATUS_OK, STATUS_WARNING, STATUS_DANGER, STATUS_UNKNOWN = "ok", "warning", "danger", "unknown"
 DEFAULT_WARNING, DEFAULT_DANGER = 0.70, 0.90
 
@@ -43,6 +46,10 @@ HELP: dict[str, str] = {
     "utilisation_initial": "Initial margin utilisation = initial margin requirement / equity with loan value.",
     "utilisation_maint": "Maintenance margin utilisation = maintenance margin requirement / equity with loan value.",
     "cushion": "Cushion = excess liquidity / net liquidation.",
+    "excess_liquidity": "Excess liquidity = equity with loan value - maintenance requirement (IBKR's summary). "
+    "Below zero IBKR may liquidate positions.",
+    "available_funds": "Available funds = equity with loan value - initial requirement: what new positions can use.",
+    "equity_with_loan": "Equity with loan value = net liquidation - the value of long options (no loan value).",
     "drop_to_margin_call": "Uniform fall of position value that would exhaust excess liquidity: with m = maintenance "
     "requirement / gross position value, d* = excess liquidity / (gross position value x (1 - m)). Empty when there "
     "are no positions (no fall can cause a call); 0 when excess liquidity is already negative.",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ibkr.analytics.fx import base_to_report, ledger_frame, resolve_base_currencies
-from ibkr.analytics.help import FX_PAIR_ASSET_CLASS, PNL_ONLY_ASSET_CLASSES
+from ibkr.analytics.help import FX_PAIR_ASSET_CLASS, OPTION_ASSET_CLASSES, PNL_ONLY_ASSET_CLASSES
 from ibkr.models.balances import Ledger
 from ibkr.models.positions import Position
 
@@ -45,12 +45,27 @@ def _raw_frame(positions: Iterable[Position] | Mapping[str, Iterable[Position]])
         "account": accounts,
         "conid": np.array([d["conid"] for d in rows], dtype=np.int64),
         "symbol": [p.symbol for p in models],
-        "description": [d["description"] or d["name"] or None for d in rows],
+        "description": [d["description"] or None for d in rows],
+        "name": [d["name"] or None for d in rows],
+        "full_name": [d["full_name"] or None for d in rows],
         "expiry": [d["expiry"] or d["last_trading_day"] for d in rows],
     }
     data.update({col: [d[attr] or None for d in rows] for col, attr in _TEXT.items()})
     data.update({col: np.array([d[attr] for d in rows], dtype=float) for col, attr in _NUMBERS.items()})
-    return pd.DataFrame(data).astype({col: object for col in ("account", "symbol", "description", "expiry", *_TEXT)})
+    text = ("account", "symbol", "description", "name", "full_name", "expiry", *_TEXT)
+    return pd.DataFrame(data).astype({col: object for col in text})
+
+
+def _description(raw: pd.DataFrame) -> pd.Series:
+    """What a trader reads next to the symbol: IBKR's ``contractDesc``, except that where it only repeats the
+    symbol (stocks: ``IBM``; forex pairs: ``EUR.USD``; crypto: ``BTC CRYPTO``) the ``name`` (``INTL BUSINESS
+    MACHINES CORP``) is shown,
+    and options show ``fullName`` (``SPY Jan17'25 440 Call``) instead of ``SPY JAN2025 440 C [SPY 250117C...]``."""
+    desc = raw["description"]
+    bare = desc.isna() | (desc == raw["symbol"]) | (desc == raw["symbol"] + " " + raw["asset_class"].fillna(""))
+    desc = raw["name"].where(bare & raw["name"].notna(), desc)
+    readable = raw["asset_class"].isin(OPTION_ASSET_CLASSES) & raw["full_name"].notna()
+    return raw["full_name"].where(readable & (raw["full_name"] != raw["symbol"]), desc)
 
 
 def positions_frame(positions: Iterable[Position] | Mapping[str, Iterable[Position]],
@@ -62,6 +77,7 @@ def positions_frame(positions: Iterable[Position] | Mapping[str, Iterable[Positi
     ``positions``: the models of all accounts (account from ``acct_id``), or a mapping account -> models (for the
     ``portfolio2`` shape, which has no ``acctId``). ``base_currency``: account -> ``Account.currency``.
 
+    - ``description``: see :func:`_description` (the company name for stocks, the readable contract for options).
     - ``market_value`` = IBKR's ``mktValue`` (quantity x price x multiplier, native; for futures the notional);
       when IBKR sent none, quantity x price x multiplier.
     - ``fx_rate`` = ``ledger[account][currency].exchangerate`` (1 for the base currency itself). A currency missing
@@ -81,6 +97,7 @@ def positions_frame(positions: Iterable[Position] | Mapping[str, Iterable[Positi
     raw = _raw_frame(positions)
     bases = resolve_base_currencies(ledgers, base_currency)
     out = raw[["account", "conid", "symbol", "description", "asset_class", "exchange", "country", "currency"]].copy()
+    out["description"] = _description(raw)
     qty, price, mult = raw["quantity"], raw["price"], raw["multiplier"]
     out["quantity"], out["price"], out["multiplier"] = qty, price, mult
     out["market_value"] = raw["market_value"].fillna(qty * price * mult)

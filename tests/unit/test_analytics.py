@@ -418,6 +418,17 @@ def test_ibkr_sample_payloads():
     assert exposure.loc["AUD", "exposure_base"] == pytest.approx(223_911.11 * 0.650378)
 
 
+def test_description_is_the_company_name_for_stocks_and_the_readable_contract_for_options():
+    positions = [Position.model_validate(p) for p in _sample("GET_portfolio_accountId_positions_pageId.json")]
+    led = Ledger.model_validate(_sample("GET_portfolio_accountId_ledger.json"))
+    frame = positions_frame(positions, {"DU123456": led}, {"DU123456": "USD"}, as_of=AS_OF).set_index("symbol")
+    # IBKR: STK contractDesc "IBM" (the ticker again), OPT "SPY    JAN2025 440 C [SPY   250117C00440000 100]",
+    # CRYPTO "BTC CRYPTO"; name / fullName carry what a trader reads.
+    assert frame.loc["IBM", "description"] == "INTL BUSINESS MACHINES CORP"
+    assert frame.loc["SPY", "description"] == "SPY Jan17'25 440 Call"
+    assert frame.loc["BTC", "description"] == "Bitcoin cryptocurrency"
+
+
 def test_every_figure_has_help_text():
     for key in ("utilisation_initial", "utilisation_maint", "cushion", "drop_to_margin_call", "fx_exposure",
                 "fx_sensitivity", "unrealized_pnl_pct", "market_value_base", "report_currency"):

@@ -1,0 +1,167 @@
+"""The dashboard under ``streamlit.testing.v1.AppTest``, in this process, with its own GatewayManager starting
+the simulator: used by the page tests (tests/integration/test_pages.py) and the render bench (bench/dashboard.py).
+
+    with DashboardHarness(tmp_path, positions=100) as dash:
+        at = dash.boot()                       # first run starts the gateway; waits for the login; runs again
+        dash.page(at, "positions")             # switch_page + run
+        dash.sim_state()                       # GET /sim/state, the truth
+    # on exit: the manager (and the simulator it started) stopped, Streamlit's caches cleared, env restored
+
+Every harness clears ``st.cache_data`` and ``st.cache_resource`` on entry and exit. ``cache_resource`` holds the
+GatewayManager, so it is stopped first: clearing alone would leave its simulator process running.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import requests
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as _app_test
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("overview", "positions", "margin", "currency", "gateway")
+RUN_TIMEOUT = 180.0  # the cold first load at 5,000 positions per account pages through ~150 paced requests
+
+
+class _NavigationPagesManager(PagesManager):
+    """AppTest resets ``PagesManager.uses_pages_directory`` before every run and a fresh PagesManager then sets it
+    again because ``pages/`` exists, so from the second run on AppTest executes the page file alone, without
+    app.py (streamlit 1.67; the reset came with streamlit/streamlit#14217 for #9446). app.py calls st.navigation,
+    which turns the pages directory off on a real server; pin that here."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+_app_test.PagesManager = _NavigationPagesManager
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def clear_streamlit_caches() -> None:
+    """Stop the cached GatewayManager (if one was booted), then clear both of Streamlit's caches."""
+    from ui import services
+
+    if _booted["manager"]:
+        services.gateway().stop()
+        _booted["manager"] = False
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+_booted = {"manager": False}  # True once an AppTest run has created (and so started) the cached GatewayManager
+
+
+class DashboardHarness:
+    """Environment, caches and the simulator for one dashboard under AppTest (see the module docstring)."""
+
+    def __init__(self, tmp: Path, *, positions: int | None = None, **settings: str) -> None:
+        self.tmp = Path(tmp)
+        self.port = free_port()
+        self.url = f"https://localhost:{self.port}"
+        self.env = {
+            "IBKR_GATEWAY_MODE": "sim", "IBKR_GATEWAY_URL": self.url, "IBKR_SIM_AUTO_LOGIN": "true",
+            "IBKR_SIM_TICK_SECONDS": "0", "IBKR_SIM_CERT_DIR": str(self.tmp / "cert"),
+            "XDG_STATE_HOME": str(self.tmp / "state"), "XDG_CACHE_HOME": str(self.tmp / "cache"),
+            **({"IBKR_SIM_POSITIONS": str(positions)} if positions else {}),
+            **{f"IBKR_{k.upper()}": v for k, v in settings.items()},
+        }
+        self._saved: dict[str, str | None] = {}
+        self._http: requests.Session | None = None
+        self.sim_pid: int | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------------
+    def __enter__(self) -> DashboardHarness:
+        self._saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        clear_streamlit_caches()
+        if "ui.loaders" in sys.modules:  # it reads refresh_seconds (its cache ttl) when imported
+            importlib.reload(sys.modules["ui.loaders"])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._http is not None:
+            self._http.close()
+        clear_streamlit_caches()
+        for k, v in self._saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    def stopped_cleanly(self, timeout: float = 10.0) -> bool:
+        """After exit: the simulator process is gone and nothing listens on its port."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            alive = self.sim_pid is not None and Path(f"/proc/{self.sim_pid}").exists()
+            if not alive and not port_open(self.port):
+                return True
+            time.sleep(0.1)
+        return False
+
+    # ---- the app ------------------------------------------------------------------------------------------------
+    def app(self) -> AppTest:
+        return AppTest.from_file(str(ROOT / "app.py"), default_timeout=RUN_TIMEOUT)
+
+    @property
+    def manager(self):
+        from ui import services
+
+        return services.gateway()
+
+    def boot(self, at: AppTest | None = None, timeout: float = 60.0) -> AppTest:
+        """Run the app once (it starts the gateway manager and the simulator), wait until the gateway is
+        authenticated, then run it again so the page draws the portfolio."""
+        from ibkr.gateway import AuthState
+
+        at = at or self.app()
+        at.run()
+        _booted["manager"] = True
+        self.sim_pid = self.manager.pid
+        if not self.manager.wait_for(AuthState.AUTHENTICATED, timeout=timeout):
+            raise RuntimeError(f"the gateway did not authenticate: {self.manager.state}")
+        return at.run()
+
+    def page(self, at: AppTest, name: str) -> AppTest:
+        return at.switch_page(f"pages/{name}.py").run()
+
+    # ---- the simulator's admin API ------------------------------------------------------------------------------
+    @property
+    def http(self) -> requests.Session:
+        if self._http is None:
+            self._http = requests.Session()
+            self._http.verify = str(self.tmp / "cert" / "cert.pem")
+            self._http.trust_env = False
+        return self._http
+
+    def admin(self, method: str, path: str, **kwargs) -> dict:
+        r = self.http.request(method, f"{self.url}/sim/{path}", timeout=60, **kwargs)
+        r.raise_for_status()
+        return r.json()
+
+    def sim_state(self) -> dict:
+        return self.admin("GET", "state")
+
+    def api(self, path: str) -> dict | list:
+        r = self.http.get(f"{self.url}/v1/api{path}", timeout=60)
+        r.raise_for_status()
+        return r.json()

@@ -1,0 +1,100 @@
+"""Every dashboard page in Chromium at 100 and at 5,000 positions per account, screenshots saved to test-artifacts/
+(``pages-<positions>-<page>.png``) for a person to look at; each page must draw without an error or traceback."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+from tests.dashboard_harness import free_port, port_open
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# page link in the sidebar -> text that is on the page once it has drawn its data
+PAGES = {"Overview": "Largest currency exposures", "Positions": " positions · market value ",
+         "Margin": "Maintenance utilisation", "Currency exposure": "What if a currency moves?",
+         "Gateway": "Recent events"}
+
+
+@contextmanager
+def streamlit_app(tmp: Path, **settings: str):
+    """``streamlit run app.py`` whose GatewayManager starts a logged-in simulator; both stopped on exit."""
+    gw_port, ui_port = free_port(), free_port()
+    env = dict(os.environ, IBKR_GATEWAY_MODE="sim", IBKR_GATEWAY_URL=f"https://localhost:{gw_port}",
+               IBKR_SIM_CERT_DIR=str(tmp / "cert"), IBKR_SIM_TICK_SECONDS="0", IBKR_SIM_AUTO_LOGIN="true",
+               XDG_STATE_HOME=str(tmp / "state"), XDG_CACHE_HOME=str(tmp / "cache"))
+    env.update({f"IBKR_{k.upper()}": v for k, v in settings.items()})
+    with open(tmp / "streamlit.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(ui_port),
+                                 "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=log,
+                                start_new_session=True)
+        url = f"http://127.0.0.1:{ui_port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.3)
+        truth = requests.Session()
+        truth.verify, truth.trust_env = str(tmp / "cert" / "cert.pem"), False
+        try:
+            yield {"url": url, "gateway": f"https://localhost:{gw_port}", "truth": truth}
+        finally:
+            truth.close()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+    assert not port_open(gw_port), "the simulated gateway outlived the dashboard"
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished running the script and plotly has drawn."""
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=180_000)
+    page.wait_for_timeout(1500)
+
+
+def shoot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so the window is made as tall as that block."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 1000")
+    page.set_viewport_size({"width": 1440, "height": max(1000, min(int(height) + 40, 8000))})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+@pytest.mark.parametrize("positions", [100, 5000])
+def test_every_page_draws_at_scale(positions, browser, artifacts_dir, tmp_path):
+    with streamlit_app(tmp_path, sim_positions=str(positions)) as app:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(180_000)
+        page.goto(app["url"])
+        page.get_by_text(PAGES["Overview"]).wait_for()  # the default page, once the portfolio has loaded
+        for link, marker in PAGES.items():
+            page.get_by_role("link", name=link, exact=True).click()
+            page.get_by_text(marker).first.wait_for()
+            settle(page)
+            main = page.inner_text("main")
+            assert "Traceback" not in main and page.locator("[data-testid='stException']").count() == 0, link
+            assert "Could not load" not in main and "Showing the last good data" not in main, link
+            name = re.sub(r"\W+", "-", link.lower())
+            shoot(page, artifacts_dir / f"pages-{positions}-{name}.png")
+            if link == "Positions":
+                state = app["truth"].get(f"{app['gateway']}/sim/state", timeout=60).json()
+                count = sum(len(a["positions"]) for a in state["accounts"])
+                assert re.search(rf"^{count:,} positions · market value", main, re.M), main[:300]
+        context.close()
