@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import socket
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -165,3 +169,45 @@ class DashboardHarness:
         r = self.http.get(f"{self.url}/v1/api{path}", timeout=60)
         r.raise_for_status()
         return r.json()
+
+
+@contextmanager
+def streamlit_app(tmp: Path, **settings: str) -> Iterator[dict]:
+    """``streamlit run app.py`` in a child process whose GatewayManager starts the simulator; both stopped on exit.
+
+    ``settings`` are IBKR_* settings by field name (``sim_auto_login="true"``). Yields the app's ``url``, the
+    ``gateway`` origin, a ``truth`` session pinned to the simulator's certificate (for /sim/...) and the ``log``.
+    The file watcher is off, so edits to the tree during a run cannot reload modules under the test.
+    """
+    gw_port, ui_port = free_port(), free_port()
+    env = dict(os.environ, IBKR_GATEWAY_MODE="sim", IBKR_GATEWAY_URL=f"https://localhost:{gw_port}",
+               IBKR_SIM_CERT_DIR=str(tmp / "cert"), IBKR_SIM_TICK_SECONDS="0",
+               XDG_STATE_HOME=str(tmp / "state"), XDG_CACHE_HOME=str(tmp / "cache"))
+    env.update({f"IBKR_{k.upper()}": str(v) for k, v in settings.items()})
+    log_path = tmp / "streamlit.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(ui_port),
+                                 "--server.headless", "true", "--server.fileWatcherType", "none"],
+                                cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+        url = f"http://127.0.0.1:{ui_port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.3)
+        truth = requests.Session()
+        truth.verify, truth.trust_env = str(tmp / "cert" / "cert.pem"), False  # REQUESTS_CA_BUNDLE cannot override
+        try:
+            yield {"url": url, "gateway": f"https://localhost:{gw_port}", "truth": truth, "log": log_path}
+        finally:
+            truth.close()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+    for port in (gw_port, ui_port):
+        assert not port_open(port), f"something still listens on {port} after the app stopped"

@@ -2,61 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import ROOT
+from tests.dashboard_harness import streamlit_app
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
     """Streamlit with the gateway manager starting the simulator itself (no auto-login); both stopped after."""
     tmp = tmp_path_factory.mktemp("dashboard")
-    gw_port, ui_port = free_port(), free_port()
-    env = dict(os.environ, IBKR_GATEWAY_MODE="sim", IBKR_GATEWAY_URL=f"https://localhost:{gw_port}",
-               IBKR_SIM_CERT_DIR=str(tmp / "cert"), IBKR_SIM_TICK_SECONDS="0", IBKR_SIM_AUTO_LOGIN="false",
-               IBKR_TICKLE_SECONDS="2", IBKR_REFRESH_SECONDS="30", XDG_STATE_HOME=str(tmp / "state"),
-               XDG_CACHE_HOME=str(tmp / "cache"))
-    log = open(tmp / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(ui_port),
-                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=log,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{ui_port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=2).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-    yield {"url": url, "gateway": f"https://localhost:{gw_port}", "cert": tmp / "cert" / "cert.pem"}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-    log.close()
-    # The manager stops the simulator it started; make sure nothing is left listening.
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", gw_port)) != 0, "the simulated gateway outlived the dashboard"
+    with streamlit_app(tmp, sim_auto_login="false", tickle_seconds="2", refresh_seconds="30") as running:
+        yield {**running, "cert": tmp / "cert" / "cert.pem"}
 
 
 def sim_state(dash) -> dict:

@@ -7,68 +7,27 @@ the trader meant: one new order per click that placed one, none when the trader 
 from __future__ import annotations
 
 import html
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from ibkr.sim.order_questions import CAP_PRICE, MARKET_ORDER
-from tests.conftest import ROOT
+from tests.dashboard_harness import streamlit_app
 
 pytestmark = pytest.mark.e2e
 REQUEST_TIMEOUT = 3  # seconds: the placement answer is delayed past it in the timeout test
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The dashboard with its own simulator (logged in, frozen prices), trading enabled, a short request timeout."""
     tmp = tmp_path_factory.mktemp("orders-app")
-    gw_port, ui_port = free_port(), free_port()
-    env = dict(os.environ, IBKR_GATEWAY_MODE="sim", IBKR_GATEWAY_URL=f"https://localhost:{gw_port}",
-               IBKR_SIM_CERT_DIR=str(tmp / "cert"), IBKR_SIM_TICK_SECONDS="0", IBKR_SIM_AUTO_LOGIN="true",
-               IBKR_TRADING_ENABLED="true", IBKR_REQUEST_TIMEOUT=str(REQUEST_TIMEOUT), IBKR_TICKLE_SECONDS="5",
-               IBKR_REFRESH_SECONDS="60", XDG_STATE_HOME=str(tmp / "state"), XDG_CACHE_HOME=str(tmp / "cache"))
-    log = open(tmp / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(ui_port),
-                             "--server.headless", "true", "--server.fileWatcherType", "none"],  # no reloads mid-test
-                            cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{ui_port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=2).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-    truth = requests.Session()
-    truth.verify = str(tmp / "cert" / "cert.pem")
-    truth.trust_env = False  # REQUESTS_CA_BUNDLE would replace the pinned certificate
-    yield {"url": url, "gateway": f"https://localhost:{gw_port}", "truth": truth, "log": tmp / "streamlit.log"}
-    truth.close()
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-    log.close()
-    for port in (gw_port, ui_port):
-        with socket.socket() as s:
-            assert s.connect_ex(("127.0.0.1", port)) != 0, f"something still listens on {port} after the app stopped"
+    with streamlit_app(tmp, sim_auto_login="true", trading_enabled="true", request_timeout=str(REQUEST_TIMEOUT),
+                       tickle_seconds="5", refresh_seconds="60") as running:
+        yield running
 
 
 def sim(app, method: str, path: str, **kwargs) -> dict:

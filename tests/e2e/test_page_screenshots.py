@@ -3,20 +3,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.conftest import ROOT
-from tests.dashboard_harness import free_port, port_open
+from tests.dashboard_harness import streamlit_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -24,41 +16,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PAGES = {"Overview": "Largest currency exposures", "Positions": " positions · market value ",
          "Margin": "Maintenance utilisation", "Currency exposure": "What if a currency moves?",
          "Gateway": "Recent events"}
-
-
-@contextmanager
-def streamlit_app(tmp: Path, **settings: str):
-    """``streamlit run app.py`` whose GatewayManager starts a logged-in simulator; both stopped on exit."""
-    gw_port, ui_port = free_port(), free_port()
-    env = dict(os.environ, IBKR_GATEWAY_MODE="sim", IBKR_GATEWAY_URL=f"https://localhost:{gw_port}",
-               IBKR_SIM_CERT_DIR=str(tmp / "cert"), IBKR_SIM_TICK_SECONDS="0", IBKR_SIM_AUTO_LOGIN="true",
-               XDG_STATE_HOME=str(tmp / "state"), XDG_CACHE_HOME=str(tmp / "cache"))
-    env.update({f"IBKR_{k.upper()}": v for k, v in settings.items()})
-    with open(tmp / "streamlit.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(ui_port),
-                                 "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=log,
-                                start_new_session=True)
-        url = f"http://127.0.0.1:{ui_port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
-        truth = requests.Session()
-        truth.verify, truth.trust_env = str(tmp / "cert" / "cert.pem"), False
-        try:
-            yield {"url": url, "gateway": f"https://localhost:{gw_port}", "truth": truth}
-        finally:
-            truth.close()
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-    assert not port_open(gw_port), "the simulated gateway outlived the dashboard"
 
 
 def settle(page) -> None:
@@ -78,7 +35,7 @@ def shoot(page, path: Path) -> None:
 
 @pytest.mark.parametrize("positions", [100, 5000])
 def test_every_page_draws_at_scale(positions, browser, artifacts_dir, tmp_path):
-    with streamlit_app(tmp_path, sim_positions=str(positions)) as app:
+    with streamlit_app(tmp_path, sim_auto_login="true", sim_positions=str(positions)) as app:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(180_000)
