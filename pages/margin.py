@@ -18,7 +18,12 @@ c = st.columns(4)
 c[0].metric("Initial utilisation", fmt.pct(total["utilisation_initial"]), help=analytics.HELP["utilisation_initial"])
 c[1].metric("Maintenance utilisation", fmt.pct(total["utilisation_maint"]), help=analytics.HELP["utilisation_maint"])
 c[2].metric("Cushion", fmt.pct(total["cushion"]), help=analytics.HELP["cushion"])
-c[3].metric("Drop to margin call", fmt.drop(total["drop_to_margin_call"]), help=analytics.HELP["drop_to_margin_call"])
+# Margin is called per account, so the headline is the account closest to a call, not the consolidated figure.
+per_account = m[m["account"] != analytics.TOTAL_LABEL].dropna(subset=["drop_to_margin_call"])
+nearest = per_account.loc[per_account["drop_to_margin_call"].idxmin()] if len(per_account) else None
+c[3].metric("Drop to margin call" + (f" ({nearest['account']})" if nearest is not None and len(per_account) > 1 else ""),
+            fmt.drop(nearest["drop_to_margin_call"] if nearest is not None else total["drop_to_margin_call"]),
+            help=analytics.HELP["drop_to_margin_call"] + " The headline is the account nearest to a margin call.")
 c = st.columns(3)
 c[0].metric("Excess liquidity", fmt.money(total["excess_liquidity"], ccy, masked),
             help=analytics.HELP["excess_liquidity"])

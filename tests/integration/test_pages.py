@@ -119,6 +119,9 @@ def test_margin_page_shows_utilisation_per_account_and_in_total(dash):
     assert percent(metric(at, "Initial utilisation")) == pytest.approx(expected["Total"]["initial"], abs=5e-4)
     assert percent(metric(at, "Maintenance utilisation")) == pytest.approx(expected["Total"]["maint"], abs=5e-4)
     assert at.get("plotly_chart"), "the utilisation chart is drawn"
+    # Margin is called per account: the headline names the account nearest to a call.
+    nearest = table["drop_to_margin_call"].drop(index="Total", errors="ignore").idxmin()
+    assert any(m.label == f"Drop to margin call ({nearest})" for m in at.metric)
 
 
 def test_currency_page_nets_positions_and_cash_including_a_borrowed_currency(dash):
