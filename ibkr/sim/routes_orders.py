@@ -41,15 +41,21 @@ def _order_id(request: Request) -> int | None:
         return None
 
 
-@endpoint("POST", "/iserver/account/{accountId}/orders", access="iserver")
-async def place_orders(sim, request: Request):
+async def _account_and_tickets(sim, request: Request):
+    """``(account, tickets, None)``, or ``(None, None, error)`` for an unknown account or a body without orders."""
     acct, problem = _account(sim, request)
     if problem:
-        return problem
+        return None, None, problem
     tickets = await _tickets(request)
     if tickets is None:
-        return error(400, 'Bad Request: the body must be {"orders": [order, ...]}')
-    return sim.orders.submit(acct, tickets)
+        return None, None, error(400, 'Bad Request: the body must be {"orders": [order, ...]}')
+    return acct, tickets, None
+
+
+@endpoint("POST", "/iserver/account/{accountId}/orders", access="iserver")
+async def place_orders(sim, request: Request):
+    acct, tickets, problem = await _account_and_tickets(sim, request)
+    return problem or sim.orders.submit(acct, tickets)
 
 
 @endpoint("POST", "/iserver/reply/{replyId}", access="iserver")
@@ -61,12 +67,9 @@ async def reply(sim, request: Request):
 
 @endpoint("POST", "/iserver/account/{accountId}/orders/whatif", access="iserver")
 async def preview(sim, request: Request):
-    acct, problem = _account(sim, request)
+    acct, tickets, problem = await _account_and_tickets(sim, request)
     if problem:
         return problem
-    tickets = await _tickets(request)
-    if tickets is None:
-        return error(400, 'Bad Request: the body must be {"orders": [order, ...]}')
     order = parse_ticket(sim.world, tickets[0], acct)
     if isinstance(order, str):
         return {"error": order}
