@@ -14,7 +14,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 log = logging.getLogger(__name__)
 
@@ -156,3 +156,16 @@ Text = Annotated[str | None, BeforeValidator(parse_text)]
 Bool = Annotated[bool | None, BeforeValidator(parse_bool)]
 StrList = Annotated[list[str], BeforeValidator(split_list)]
 CommaList = Annotated[list[str], BeforeValidator(lambda v: split_list(v, ","))]
+
+
+class SecdefFields(IbkrModel):
+    """Security-definition fields that positions and ``/trsrv/secdef`` contracts share, with IBKR's names."""
+
+    sector: Str = None
+    sector_group: Str = Field(None, alias="sectorGroup")
+    group: Str = None
+    type: Str = None
+    has_options: Bool = Field(None, alias="hasOptions")
+    is_us: Bool = Field(None, alias="isUS")
+    is_event_contract: Bool = Field(None, alias="isEventContract")
+    chinese_name: Text = Field(None, alias="chineseName", repr=False)

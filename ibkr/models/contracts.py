@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field, model_validator
 
-from ibkr.models._base import Bool, CommaList, IbkrModel, Int, Num, Str, StrList, Text, parse_number
+from ibkr.models._base import Bool, CommaList, IbkrModel, Int, Num, SecdefFields, Str, StrList, Text, parse_number
 
 
 class SecdefSection(IbkrModel):
@@ -83,7 +83,7 @@ class SecdefInfo(IbkrModel):
         return data
 
 
-class Contract(IbkrModel):
+class Contract(SecdefFields):
     """A security definition from ``/trsrv/secdef`` (same field names as positions)."""
 
     conid: int
@@ -101,14 +101,6 @@ class Contract(IbkrModel):
     put_or_call: Str = Field(None, alias="putOrCall")
     multiplier: Num = None
     und_conid: Int = Field(None, alias="undConid")
-    sector: Str = None
-    sector_group: Str = Field(None, alias="sectorGroup")
-    group: Str = None
-    type: Str = None
-    has_options: Bool = Field(None, alias="hasOptions")
-    is_us: Bool = Field(None, alias="isUS")
-    is_event_contract: Bool = Field(None, alias="isEventContract")
-    chinese_name: Text = Field(None, alias="chineseName", repr=False)
     increment_rules: list[dict[str, Any]] | None = Field(None, alias="incrementRules", repr=False)
     display_rule: dict[str, Any] | None = Field(None, alias="displayRule", repr=False)
 

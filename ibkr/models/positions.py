@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field, model_validator
 
-from ibkr.models._base import Bool, IbkrModel, Int, Num, Str, Text, parse_number, parse_yyyymmdd
+from ibkr.models._base import Bool, IbkrModel, Int, Num, SecdefFields, Str, parse_number, parse_yyyymmdd
 
 _UNIT_MULTIPLIER = {"STK", "CASH", "CRYPTO", "FUND", "CMDTY"}
 
@@ -16,7 +16,7 @@ def _choices(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
-class Position(IbkrModel):
+class Position(SecdefFields):
     """One position. Parses both the cached ``/portfolio`` shape and the uncached ``/portfolio2`` shape.
 
     Normalised once here: ``strike`` (a string at IBKR, ``"0"`` for non-options) is a float or None;
@@ -52,15 +52,7 @@ class Position(IbkrModel):
     und_sym: Str = Field(None, alias="undSym")
     und_comp: Str = Field(None, alias="undComp")
     exercise_style: Str = Field(None, alias="exerciseStyle")
-    sector: Str = None
-    sector_group: Str = Field(None, alias="sectorGroup")
-    group: Str = None
-    type: Str = None
-    has_options: Bool = Field(None, alias="hasOptions")
-    is_us: Bool = Field(None, alias="isUS")
-    is_event_contract: Bool = Field(None, alias="isEventContract")
     cross_currency: Bool = Field(None, alias="crossCurrency")
-    chinese_name: Text = Field(None, alias="chineseName", repr=False)
     model: Str = None
     page_size: Int = Field(None, alias="pageSize")
     time: Int = None
