@@ -168,20 +168,27 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
         path = f"/iserver/account/{account_id}/order/{order_id}"
         params = None if manual_indicator is None else {"manualIndicator": str(manual_indicator).lower()}
         with ORDER_LOCK:
-            try:
-                data = self._transport.delete(path, params=params)
-            except GatewayUnavailable as exc:
-                raise OrderStatusUnknown(
-                    f"The cancel request for order {order_id} failed before IBKR answered ({exc.message}). "
-                    "Check the order's status before trying again.", endpoint=f"DELETE {path}",
-                ) from exc
-            except RequestRejected as exc:
-                raise OrderRejected(f"IBKR refused to cancel order {order_id}: {_reason(exc)}", status=exc.status,
-                                    endpoint=exc.endpoint, body=exc.body) from exc
+            data = self._send_order_change("DELETE", path, f"The cancel request for order {order_id}",
+                                           f"IBKR refused to cancel order {order_id}", params=params)
         ack = parse_as(CancelAck, data, f"DELETE {path}")
         if ack.error:
             raise OrderRejected(f"IBKR refused to cancel order {order_id}: {ack.error}", endpoint=f"DELETE {path}")
         return ack
+
+    def _send_order_change(self, method: str, path: str, request: str, refused: str, **kwargs: Any) -> Any:
+        """Send a modify or cancel once (never retried); a lost answer or a refusal becomes an order error."""
+        try:
+            if method == "DELETE":
+                return self._transport.delete(path, **kwargs)
+            return self._transport.post(path, idempotent=False, **kwargs)
+        except GatewayUnavailable as exc:
+            raise OrderStatusUnknown(
+                f"{request} failed before IBKR answered ({exc.message}). Check the order's status before trying "
+                "again.", endpoint=f"{method} {path}",
+            ) from exc
+        except RequestRejected as exc:
+            raise OrderRejected(f"{refused}: {_reason(exc)}", status=exc.status, endpoint=exc.endpoint,
+                                body=exc.body) from exc
 
     @ibkr_endpoint("POST", "/iserver/account/{accountId}/order/{orderId}", TAG)
     def modify(
@@ -201,16 +208,8 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
         changed.check()
         path = f"/iserver/account/{account_id}/order/{order_id}"
         with ORDER_LOCK:
-            try:
-                data = self._transport.post(path, json=changed.body(conid, None), idempotent=False)
-            except GatewayUnavailable as exc:
-                raise OrderStatusUnknown(
-                    f"The modify request for order {order_id} failed before IBKR answered ({exc.message}). Check "
-                    "the order's status before trying again.", endpoint=f"POST {path}",
-                ) from exc
-            except RequestRejected as exc:
-                raise OrderRejected(f"IBKR rejected the change: {_reason(exc)}", status=exc.status,
-                                    endpoint=exc.endpoint, body=exc.body) from exc
+            data = self._send_order_change("POST", path, f"The modify request for order {order_id}",
+                                           "IBKR rejected the change", json=changed.body(conid, None))
             reply = parse_as(OrderReply, data, f"POST {path}")
             return self._follow(reply, account_id, None, frozenset(accept), 1, changed)
 
