@@ -137,14 +137,21 @@ def test_the_keep_alive_holds_the_session_through_four_idle_timeouts(managers, s
     assert "session ended: idle timeout" in alone.state()["session"]["events"]
 
 
-# ---- supervision --------------------------------------------------------------------------------------------
-def test_a_killed_gateway_is_restarted_and_authenticated_again(managers, cert_dir):
+def primed_manager(managers, cert_dir, *callbacks) -> tuple[GatewayManager, Inbox, SimAdmin]:
+    """Arrange: an auto-login manager with ``callbacks`` and an Inbox registered, started and primed once."""
     inbox = Inbox()
     manager = managers()
-    manager.on_prompt(inbox)
+    for callback in (*callbacks, inbox):
+        manager.on_prompt(callback)
     manager.start()
     admin = admin_for(manager, cert_dir)
     wait_until(lambda: admin.session()["primed_iserver"], what="the first priming")
+    return manager, inbox, admin
+
+
+# ---- supervision --------------------------------------------------------------------------------------------
+def test_a_killed_gateway_is_restarted_and_authenticated_again(managers, cert_dir):
+    manager, inbox, admin = primed_manager(managers, cert_dir)
     killed = manager.pid
 
     os.kill(killed, signal.SIGKILL)
@@ -179,13 +186,8 @@ def test_a_killed_gateway_without_auto_login_comes_back_asking_for_a_login(manag
 
 # ---- session recovery ---------------------------------------------------------------------------------------
 def test_a_competing_session_prompts_and_take_over_wins_it_back(managers, cert_dir):
-    inbox = Inbox()
-    manager = managers()
-    manager.on_prompt(lambda prompt: 1 / 0)  # a broken callback must not stop the others
-    manager.on_prompt(inbox)
-    manager.start()
-    admin = admin_for(manager, cert_dir)
-    wait_until(lambda: admin.session()["primed_iserver"], what="the first priming")
+    broken = lambda prompt: 1 / 0  # noqa: E731 - a broken callback must not stop the others
+    manager, inbox, admin = primed_manager(managers, cert_dir, broken)
 
     admin.act("compete")
     noticed = wait_until(lambda: PromptKind.COMPETING_SESSION in inbox.kinds(), what="the competing prompt")
@@ -204,12 +206,7 @@ def test_a_competing_session_prompts_and_take_over_wins_it_back(managers, cert_d
 
 
 def test_a_dropped_brokerage_session_is_reopened_and_primed_without_bothering_anyone(managers, cert_dir):
-    inbox = Inbox()
-    manager = managers()
-    manager.on_prompt(inbox)
-    manager.start()
-    admin = admin_for(manager, cert_dir)
-    wait_until(lambda: admin.session()["primed_iserver"], what="the first priming")
+    manager, inbox, admin = primed_manager(managers, cert_dir)
 
     admin.act("drop_brokerage")
     took = wait_until(lambda: (s := admin.session())["authenticated"] and s["primed_iserver"], what="re-priming")
@@ -221,12 +218,7 @@ def test_a_dropped_brokerage_session_is_reopened_and_primed_without_bothering_an
 
 
 def test_an_expired_session_asks_for_a_login_and_a_new_login_is_picked_up(managers, cert_dir):
-    inbox = Inbox()
-    manager = managers()
-    manager.on_prompt(inbox)
-    manager.start()
-    admin = admin_for(manager, cert_dir)
-    wait_until(lambda: admin.session()["primed_iserver"], what="the first priming")
+    manager, inbox, admin = primed_manager(managers, cert_dir)
 
     admin.act("expire")
     wait_until(lambda: inbox.kinds() == [PromptKind.SESSION_EXPIRED], what="the expiry prompt")
