@@ -1,7 +1,7 @@
 """Check (simulated) Client Portal gateway responses against IBKR's OpenAPI 3.0 spec. Not a test module.
 
     from tests.spec_validation import SpecValidator
-    spec = SpecValidator.load()                                 # cached; <repo>/../shared/cpapi-samples/openapi.json
+    spec = SpecValidator.load()                                 # cached; tests/data/ibkr-cpapi/openapi.json
     spec.operation("GET", "/v1/api/portfolio/U1/positions/0")   # Operation(method, template, spec)
     spec.validate("POST", "/v1/api/tickle", 200, body)          # AssertionError: pointer, schema, value per failure
     spec.errors("POST", "/tickle", 200, body)                   # the same failures as a list of strings
@@ -73,7 +73,9 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "cpapi-samples" / "openapi.json"
+from tests.fixtures.cpapi_samples import SPEC_PATH
+
+DEFAULT_SPEC_PATH = SPEC_PATH
 _SPEC_URI = "urn:ibkr-cpapi-openapi"
 _PREFIXES = ("/v1/api", "/v1/portal")
 _DROPPED = {"example", "examples", "xml", "discriminator", "readOnly", "writeOnly", "deprecated", "externalDocs",
@@ -86,7 +88,7 @@ class Loosening:
     target: str             # a components/schemas name, or "METHOD /template STATUS" for an inline response schema
     where: str              # JSON pointer inside the converted target ("" = the target itself)
     fields: tuple[str, ...]  # properties under `where` to loosen; () = `where` itself
-    samples: tuple[str, ...]  # cpapi-samples files (without .json) that fail without this entry
+    samples: tuple[str, ...]  # tests/data/ibkr-cpapi files (without .json) that fail without this entry
     reason: str
     add_types: tuple[str, ...] = ()  # JSON types also accepted ("null" also extends an enum)
     add_values: tuple = ()           # enum values also accepted
@@ -351,6 +353,6 @@ class SpecValidator:
 @cache
 def _load(path: Path) -> SpecValidator:
     if not path.is_file():
-        raise FileNotFoundError(f"IBKR's OpenAPI spec is not at {path}: expected shared/cpapi-samples/openapi.json "
-                                "beside the repo root (or pass SpecValidator.load(path=...))")
+        raise FileNotFoundError(f"IBKR's OpenAPI spec is not at {path}: the repository keeps it in "
+                                "tests/data/ibkr-cpapi/openapi.json (or pass SpecValidator.load(path=...))")
     return SpecValidator(json.loads(path.read_text(encoding="utf-8")))

@@ -20,9 +20,7 @@ U2, base EUR. Ledger rates: EUR 1, USD 0.8, GBP 1.2. Cash: EUR 10,000; USD -2,00
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -45,6 +43,7 @@ from ibkr.analytics import (
 )
 from ibkr.models.balances import AccountSummary, Ledger, PartitionedPnl
 from ibkr.models.positions import Position
+from tests.fixtures.cpapi_samples import load_sample
 
 AS_OF = pd.Timestamp("2025-03-14 15:30", tz="UTC")
 BASES = {"U1": "USD", "U2": "EUR"}
@@ -394,11 +393,7 @@ def test_margin_deficit_and_empty_account():
 
 # ---- IBKR's own example payloads ---------------------------------------------------------------------------------------
 def _sample(name: str):
-    for parent in Path(__file__).resolve().parents:
-        path = parent / "shared" / "cpapi-samples" / name
-        if path.is_file():
-            return json.loads(path.read_text())
-    pytest.skip(f"IBKR's sample {name} is not available")
+    return load_sample(name)
 
 
 def test_ibkr_sample_payloads():

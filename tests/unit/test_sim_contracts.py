@@ -4,18 +4,16 @@ examples), the secdef/strikes quirk, and the option-chain walk a client does (se
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from ibkr.sim.app import SimConfig, create_app
+from tests.fixtures.cpapi_samples import load_sample
 from tests.spec_validation import SpecValidator
 
 SPEC = SpecValidator.load()
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "cpapi-samples"
 SPY, AAPL, ES_INDEX = 756733, 265598, 11004968
 
 
@@ -42,7 +40,7 @@ class Gateway:
 
 
 def sample(name: str):
-    return json.loads((SAMPLES / f"{name}.json").read_text())
+    return load_sample(name)
 
 
 def assert_like(ours, theirs, where: str = "$") -> None:

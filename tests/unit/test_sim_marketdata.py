@@ -106,9 +106,11 @@ def test_position_fields_come_from_the_selected_accounts_holding(gw):
 
 
 def test_options_carry_greeks_and_stocks_do_not(gw):
+    spot = gw.sim.world.instruments[AAPL].price
     chain = [i for i in gw.sim.world.instruments.values() if i.asset_class == "OPT" and i.und_conid == AAPL]
-    call = next(i for i in chain if i.right == "C")
-    put = next(i for i in chain if i.right == "P")
+    # the strikes nearest the money: a deep in-the-money option close to expiry has a delta that rounds to 1
+    call = min((i for i in chain if i.right == "C"), key=lambda i: (abs(i.strike - spot), i.expiry))
+    put = min((i for i in chain if i.right == "P"), key=lambda i: (abs(i.strike - spot), i.expiry))
 
     data = streaming(gw, [call.conid, put.conid, AAPL])
 

@@ -212,7 +212,7 @@ def test_conversion_on_a_small_spec():
 
 def test_load_is_cached_and_a_missing_spec_is_explained(tmp_path):
     assert SpecValidator.load() is SpecValidator.load(DEFAULT_SPEC_PATH)
-    with pytest.raises(FileNotFoundError, match="shared/cpapi-samples/openapi.json"):
+    with pytest.raises(FileNotFoundError, match="tests/data/ibkr-cpapi/openapi.json"):
         SpecValidator.load(tmp_path / "openapi.json")
 
 
