@@ -7,12 +7,12 @@ from ui import page
 st.set_page_config(page_title="IBKR Desk", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
 
 navigation = st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/positions.py", title="Positions", icon=":material/list_alt:"),
-    st.Page("pages/margin.py", title="Margin", icon=":material/balance:"),
-    st.Page("pages/currency.py", title="Currency exposure", icon=":material/currency_exchange:"),
-    st.Page("pages/orders.py", title="Orders", icon=":material/receipt_long:"),
-    st.Page("pages/gateway.py", title="Gateway", icon=":material/power:"),
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app_pages/positions.py", title="Positions", icon=":material/list_alt:"),
+    st.Page("app_pages/margin.py", title="Margin", icon=":material/balance:"),
+    st.Page("app_pages/currency.py", title="Currency exposure", icon=":material/currency_exchange:"),
+    st.Page("app_pages/orders.py", title="Orders", icon=":material/receipt_long:"),
+    st.Page("app_pages/gateway.py", title="Gateway", icon=":material/power:"),
 ])
 st.sidebar.title("IBKR Desk")
 page.boot()

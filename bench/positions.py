@@ -13,8 +13,8 @@ from pathlib import Path
 import requests
 
 from ibkr import ClientPortalClient, Settings
+from ibkr.gateway import SimProcess
 from ibkr.pacing import GLOBAL_LIMIT, LIMITER
-from ibkr.sim.process import SimProcess
 
 SIZES = (1000, 10000)
 ACCOUNTS = 3

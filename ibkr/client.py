@@ -30,7 +30,6 @@ from collections.abc import Callable
 from types import TracebackType
 
 from ibkr.config import Settings
-from ibkr.endpoints.accounts import AccountEndpoints
 from ibkr.endpoints.marketdata import MarketDataEndpoints
 from ibkr.endpoints.positions import PositionEndpoints
 from ibkr.endpoints.session import SessionEndpoints
@@ -41,9 +40,7 @@ from ibkr.transport import Transport
 __all__ = ["ClientPortalClient"]
 
 
-class ClientPortalClient(
-    SessionEndpoints, AccountEndpoints, PositionEndpoints, MarketDataEndpoints, TradingEndpoints
-):
+class ClientPortalClient(SessionEndpoints, PositionEndpoints, MarketDataEndpoints, TradingEndpoints):
     """A typed client for one gateway. Thread-safe; share one per process (e.g. ``st.cache_resource``).
 
     ``transport`` replaces the default :class:`Transport` (tests); ``limiter`` replaces the process-wide pacing

@@ -1,11 +1,14 @@
 """Settings for IBKR Desk, read from the environment (prefix ``IBKR_``) and an optional ``.env`` file.
 
 Every knob of the dashboard, the library and the embedded simulator lives here, so a deployment is
-configured in one place. See the table in README.md.
+configured in one place: :class:`Settings` (``IBKR_*``) with the simulator's own area nested in it,
+:class:`SimSettings` (``IBKR_SIM_*``). See the table in README.md.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +23,65 @@ class GatewayMode(StrEnum):
     SIM = "sim"
     LOCAL = "local"
     EXTERNAL = "external"
+
+
+def default_sim_cert_dir() -> Path:
+    """A per-user cache folder: ``$XDG_CACHE_HOME/ibkr-desk/sim`` (``~/.cache/ibkr-desk/sim``)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "ibkr-desk" / "sim"
+
+
+class SimSettings(BaseSettings):
+    """The simulated gateway's settings, ``IBKR_SIM_<NAME>``; declared once, here.
+
+    ``python -m ibkr_sim`` builds its command line from these fields (``--positions 5000``, ``--no-pacing``), the
+    gateway manager starts it with :meth:`argv`, and the dashboard pins :attr:`cert_path`.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="IBKR_SIM_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    seed: int = Field(7, description="seed of the simulated world")
+    accounts: int = Field(3, ge=1, le=50, description="number of simulated accounts (different base currencies)")
+    positions: int = Field(20, ge=1, description="positions per account (scales to 10,000 and more)")
+    auto_login: bool = Field(False, description="start with an authenticated session (no browser login)")
+    idle_timeout: float = Field(300.0, gt=0, description="session idle timeout, seconds")
+    user: str = Field("demo", description="login user")
+    password: SecretStr = Field(SecretStr("demo"), description="login password")
+    cert_dir: Path | None = Field(None, description="where cert.pem/key.pem live (default ~/.cache/ibkr-desk/sim)")
+    tick_seconds: float = Field(5.0, ge=0, description="seconds between price moves; 0 freezes prices "
+                                "(move them with POST /sim/clock)")
+    penalty_seconds: float = Field(600.0, ge=0, description="how long a client that broke the pacing limits gets 429")
+    pacing: bool = Field(True, description="enforce IBKR's pacing limits (--no-pacing measures the client alone)")
+    today: dt.date | None = Field(None, description="the world's date, YYYY-MM-DD (expiries and history follow it); "
+                                  "default: the real date")
+
+    @property
+    def cert_folder(self) -> Path:
+        return Path(self.cert_dir).expanduser() if self.cert_dir else default_sim_cert_dir()
+
+    @property
+    def cert_path(self) -> Path:
+        """The simulator's certificate, which a client pins."""
+        return self.cert_folder / "cert.pem"
+
+    def argv(self) -> list[str]:
+        """These settings as ``python -m ibkr_sim`` options, the certificate folder aside (the launcher passes it).
+        Secrets are left out: the child reads them from its environment (:meth:`secret_env`)."""
+        args: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            flag = name.replace("_", "-")
+            if isinstance(value, SecretStr) or value is None or name == "cert_dir":
+                continue
+            args += [f"--{flag}" if value else f"--no-{flag}"] if isinstance(value, bool) else [f"--{flag}", str(value)]
+        return args
+
+    def secret_env(self) -> dict[str, str]:
+        """The secrets as the ``IBKR_SIM_*`` variables a child process reads."""
+        return {f"IBKR_SIM_{name.upper()}": value.get_secret_value()
+                for name in type(self).model_fields if isinstance(value := getattr(self, name), SecretStr)}
 
 
 class Settings(BaseSettings):
@@ -38,7 +100,7 @@ class Settings(BaseSettings):
     gateway_dir: Path | None = Field(None, description="The unpacked clientportal.gw folder, for local mode")
     login_url: str | None = Field(None, description="Where a person logs in; defaults to the gateway origin")
     verify_ssl: bool | Path = Field(
-        False, description="true, false, or a path to a CA/cert file; in sim mode the simulator's cert is pinned"
+        False, description="true, false, or a path to a CA/cert file; unset in sim mode, the simulator's cert is pinned"
     )
     tickle_seconds: float = Field(60.0, gt=0, description="Keep-alive interval")
     refresh_seconds: float = Field(30.0, gt=0, description="Dashboard auto-refresh interval")
@@ -47,16 +109,8 @@ class Settings(BaseSettings):
     margin_warning_pct: float = Field(70.0, ge=0, le=100, description="Margin utilisation warning threshold, %")
     margin_danger_pct: float = Field(90.0, ge=0, le=100, description="Margin utilisation danger threshold, %")
 
-    sim_seed: int = Field(7, description="Seed of the simulated world")
-    sim_accounts: int = Field(3, ge=1, le=50, description="Number of simulated accounts")
-    sim_positions: int = Field(20, ge=1, description="Approximate positions per simulated account")
-    sim_auto_login: bool = Field(False, description="Simulator starts with an authenticated session")
-    sim_idle_timeout: float = Field(300.0, gt=0, description="Simulator session idle timeout, seconds")
-    sim_user: str = Field("demo", description="Simulator login user")
-    sim_password: SecretStr = Field(SecretStr("demo"), description="Simulator login password")
-    sim_cert_dir: Path | None = Field(None, description="Where the simulator keeps cert.pem/key.pem")
-    sim_tick_seconds: float = Field(5.0, ge=0, description="Seconds between simulated price moves; 0 freezes")
-    sim_penalty_seconds: float = Field(600.0, ge=0, description="Simulator's 429 penalty box after a pacing breach")
+    sim: SimSettings = Field(default_factory=lambda: SimSettings(),
+                             description="The embedded simulator's settings (IBKR_SIM_*), used in sim mode")
 
     @field_validator("gateway_url")
     @classmethod
@@ -91,6 +145,19 @@ class Settings(BaseSettings):
     @property
     def gateway_host(self) -> str:
         return urlsplit(self.gateway_url).hostname or "localhost"
+
+    @property
+    def margin_thresholds(self) -> tuple[float, float]:
+        """``(warning, danger)`` margin utilisation thresholds as fractions, the form ``ibkr.analytics`` takes."""
+        return self.margin_warning_pct / 100, self.margin_danger_pct / 100
+
+    @property
+    def tls_verify(self) -> bool | Path:
+        """What the client and the keep-alive trust: ``verify_ssl`` when it is set; otherwise, in sim mode, the
+        simulator's own certificate (pinned), and in the other modes ``verify_ssl``'s default."""
+        if self.gateway_mode is GatewayMode.SIM and "verify_ssl" not in self.model_fields_set:
+            return self.sim.cert_path
+        return self.verify_ssl
 
     @property
     def effective_login_url(self) -> str:

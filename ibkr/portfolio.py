@@ -10,9 +10,13 @@ import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ibkr.errors import IbkrError
 from ibkr.models import Account, AccountSummary, Ledger, PartitionedPnl, Position
+
+if TYPE_CHECKING:
+    from ibkr.client import ClientPortalClient
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +50,14 @@ class PortfolioSnapshot:
             self.pnl, self.warnings)
 
 
-def load_portfolio(client, fresh: bool = False) -> PortfolioSnapshot:
+def load_portfolio(client: ClientPortalClient, fresh: bool = False) -> PortfolioSnapshot:
     """Read every account's positions (all pages), summary, ledger and daily P&L.
 
     ``fresh=True`` invalidates IBKR's position cache first. Daily P&L comes from ``/iserver`` and needs the
     brokerage session; when it is not available the snapshot carries a warning instead of failing.
     """
-    accounts = client.portfolio_accounts()
+    accounts = client.position_accounts()  # an advisor's sub-accounts included
     ids = [a.account_id for a in accounts]
-    if any(a.is_advisor for a in accounts):  # an advisor's clients are sub-accounts
-        subs = [s for s in client.portfolio_subaccounts() if s.account_id not in ids]
-        accounts, ids = accounts + subs, ids + [s.account_id for s in subs]
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ibkr-snapshot") as pool:
         pnl_future = pool.submit(client.pnl_partitioned)
         summaries = {a: pool.submit(client.account_summary, a) for a in ids}

@@ -107,9 +107,9 @@ def interpret(response: requests.Response, endpoint: str, login: str) -> Any:
         )
     if 400 <= status < 500:
         reason = message or (body.get("message") if isinstance(body, dict) else None) or f"HTTP {status}"
-        kind = UnknownAccount if _UNKNOWN_ACCOUNT.search(str(reason)) else RequestRejected
-        raise kind(f"The gateway rejected the request: {reason}", status=status, endpoint=endpoint,
-                   body=redact(body))
+        rejected = UnknownAccount if _UNKNOWN_ACCOUNT.search(str(reason)) else RequestRejected
+        raise rejected(f"The gateway rejected the request: {reason}", status=status, endpoint=endpoint,
+                       body=redact(body))
     return body
 
 

@@ -92,7 +92,7 @@ class Transport:
         self.max_retry_after = max_retry_after
         self.sleep = sleep
         self.rng = rng
-        self.verify = self._verify_setting(settings.verify_ssl)
+        self.verify = self._verify_setting(settings.tls_verify)
         self.session = session or requests.Session()
         self.session.verify = self.verify
         self.session.headers.update({"User-Agent": "ibkr-desk/0.1", "Accept": "application/json"})

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from ibkr.gateway import SimProcess
 
-from ibkr.sim.process import SimProcess  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ARTIFACTS = ROOT / "test-artifacts"
 

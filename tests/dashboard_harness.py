@@ -13,7 +13,6 @@ GatewayManager, so it is stopped first: clearing alone would leave its simulator
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import socket
@@ -26,27 +25,11 @@ from pathlib import Path
 
 import requests
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as _app_test
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("overview", "positions", "margin", "currency", "gateway")
 RUN_TIMEOUT = 180.0  # the cold first load at 5,000 positions per account pages through ~150 paced requests
-
-
-class _NavigationPagesManager(PagesManager):
-    """AppTest resets ``PagesManager.uses_pages_directory`` before every run and a fresh PagesManager then sets it
-    again because ``pages/`` exists, so from the second run on AppTest executes the page file alone, without
-    app.py (streamlit 1.67; the reset came with streamlit/streamlit#14217 for #9446). app.py calls st.navigation,
-    which turns the pages directory off on a real server; pin that here."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-
-_app_test.PagesManager = _NavigationPagesManager
 
 
 def free_port() -> int:
@@ -98,8 +81,6 @@ class DashboardHarness:
         self._saved = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)
         clear_streamlit_caches()
-        if "ui.loaders" in sys.modules:  # it reads refresh_seconds (its cache ttl) when imported
-            importlib.reload(sys.modules["ui.loaders"])
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -146,7 +127,7 @@ class DashboardHarness:
         return at.run()
 
     def page(self, at: AppTest, name: str) -> AppTest:
-        return at.switch_page(f"pages/{name}.py").run()
+        return at.switch_page(f"app_pages/{name}.py").run()
 
     # ---- the simulator's admin API ------------------------------------------------------------------------------
     @property

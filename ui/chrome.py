@@ -55,8 +55,12 @@ def _account_label(loaded: loaders.Loaded, account_id: str) -> str:
     return account_id
 
 
-@st.fragment(run_every=loaders.POLL_SECONDS)
 def _freshness(loaded: loaders.Loaded) -> None:
+    """The freshness badge, redrawn on its own every ``loaders.poll_seconds()``."""
+    st.fragment(run_every=loaders.poll_seconds())(_freshness_body)(loaded)
+
+
+def _freshness_body(loaded: loaders.Loaded) -> None:
     """The as-of time (a stale badge once it is two intervals old); redraws the page when newer data is loaded.
     Called inside ``with st.sidebar``: a fragment redraws only its own body."""
     snap = loaded.snapshot
@@ -64,10 +68,10 @@ def _freshness(loaded: loaders.Loaded) -> None:
         st.caption("No data yet")
     else:
         stamp = snap.as_of.astimezone().strftime("%H:%M:%S")
-        if loaded.stale or loaders.age_seconds(snap) > 2 * loaders.REFRESH_SECONDS:
+        if loaded.stale or loaders.age_seconds(snap) > 2 * loaders.refresh_seconds():
             st.warning(f"Stale: data as of {stamp}", icon=":material/schedule:")
         else:
-            st.caption(f"As of {stamp} · refreshes every {loaders.REFRESH_SECONDS:.0f} s")
+            st.caption(f"As of {stamp} · refreshes every {loaders.refresh_seconds():.0f} s")
     if _on_its_timer() and loaders.poll(loaded):
         st.rerun(scope="app")
 

@@ -1,9 +1,11 @@
-"""Plotly figure builders: pure functions of analytics frames, no Streamlit calls."""
+"""Plotly figure builders: pure functions of analytics frames and models, no Streamlit calls."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from ibkr.models import WhatIf
 
 GREEN, RED, AMBER, GREY = "#2ea043", "#f85149", "#d29922", "#8b949e"
 LAYOUT = dict(template="plotly_dark", margin=dict(l=10, r=10, t=40, b=10), paper_bgcolor="rgba(0,0,0,0)",
@@ -89,4 +91,25 @@ def pnl_by_asset_class(positions: pd.DataFrame, report_ccy: str, masked: bool = 
                            "%{y}: %{x:,.0f} " + report_ccy + "<extra></extra>"))
     fig.update_layout(title=f"Unrealised P&L by asset class ({report_ccy})", **LAYOUT, height=300)
     fig.update_xaxes(showticklabels=not masked, tickformat="~s", zeroline=True, zerolinecolor=GREY)
+    return fig
+
+
+BEFORE, AFTER = "#8b949e", "#58a6ff"
+WHATIF_ROWS = (("equity", "Equity with loan"), ("initial", "Initial margin"), ("maintenance", "Maintenance margin"))
+
+
+def whatif_bars(whatif: WhatIf, currency: str, masked: bool = False) -> go.Figure:
+    """Equity with loan value, initial and maintenance margin before and after the order, side by side."""
+    names = [label for _, label in WHATIF_ROWS]
+    fig = go.Figure()
+    for attr, name, color in (("current", "Before", BEFORE), ("after", "After", AFTER)):
+        values = [getattr(getattr(whatif, key), attr) for key, _ in WHATIF_ROWS]
+        fig.add_bar(y=names, x=values, name=name, orientation="h", marker_color=color,
+                    hovertemplate=("%{y} " + name.lower() + ": %{x:,.0f} " + currency + "<extra></extra>")
+                    if not masked else "%{y}<extra></extra>")
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=10, r=10, t=36, b=10)}, barmode="group", height=230,
+                      title=dict(text=f"Before and after the order ({currency})", font=dict(size=14)),
+                      legend=dict(orientation="h", y=-0.12), bargap=0.25)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(showticklabels=not masked, tickformat=",.0f", zeroline=True, zerolinecolor=GREY)
     return fig

@@ -19,24 +19,45 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from ibkr import Settings, analytics
+from ibkr import analytics
 from ibkr.errors import IbkrError
 from ibkr.gateway import AuthState
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
 from ui import services
 
-# Read at import, for the cache ttl; Settings() itself rather than services.settings(): a Streamlit call while app.py
-# is still importing is a point where a rerun (a click during the first load) can interrupt the import half-way.
-REFRESH_SECONDS = Settings().refresh_seconds
-POLL_SECONDS = min(5.0, REFRESH_SECONDS)  # how often a page looks for a newer snapshot (no gateway request)
+_LOADERS: dict[float, Callable[[], PortfolioSnapshot]] = {}
 
 
-@st.cache_resource(ttl=REFRESH_SECONDS, max_entries=1, refresh_mode="background",
-                   show_spinner="Loading positions and balances from the gateway...")
-def _snapshot() -> PortfolioSnapshot:
+def refresh_seconds() -> float:
+    """How long a snapshot is served before it is loaded again (``IBKR_REFRESH_SECONDS``)."""
+    return services.settings().refresh_seconds
+
+
+def poll_seconds() -> float:
+    """How often a page looks for a newer snapshot (no gateway request)."""
+    return min(5.0, refresh_seconds())
+
+
+def _load() -> PortfolioSnapshot:
     snap = load_portfolio(services.client())
     services.last_good()["snapshot"] = snap  # also when loaded in the background, for poll()
     return snap
+
+
+def _loader() -> Callable[[], PortfolioSnapshot]:
+    """The shared snapshot's cache (``st.cache_resource``: one object for every viewer), made on first use with the
+    settings' refresh interval as its ttl, so nothing reads the settings when the module is imported."""
+    ttl = refresh_seconds()
+    loader = _LOADERS.get(ttl)
+    if loader is None:
+        loader = _LOADERS[ttl] = st.cache_resource(
+            ttl=ttl, max_entries=1, refresh_mode="background",
+            show_spinner="Loading positions and balances from the gateway...")(_load)
+    return loader
+
+
+def _snapshot() -> PortfolioSnapshot:
+    return _loader()()
 
 
 @dataclass
@@ -50,7 +71,7 @@ class Loaded:
 def _failing() -> tuple[float, str] | None:
     """The last failed load (monotonic time, reason) while it waits out one refresh interval."""
     failed = services.last_good().get("failure")
-    return failed if failed and time.monotonic() - failed[0] < REFRESH_SECONDS else None
+    return failed if failed and time.monotonic() - failed[0] < refresh_seconds() else None
 
 
 def snapshot() -> Loaded:
@@ -80,7 +101,7 @@ def snapshot() -> Loaded:
 def refresh() -> None:
     """Load again on the next run (the "Refresh now" button), also right after a failure."""
     services.last_good().pop("failure", None)
-    _snapshot.clear()
+    _loader().clear()  # type: ignore[attr-defined]
 
 
 def age_seconds(snap: PortfolioSnapshot) -> float:
@@ -98,10 +119,10 @@ def poll(loaded: Loaded) -> bool:
         return True
     if shown is None or _failing():
         return False
-    age = age_seconds(shown)
-    if age >= 2 * REFRESH_SECONDS - POLL_SECONDS:
+    age, interval = age_seconds(shown), refresh_seconds()
+    if age >= 2 * interval - poll_seconds():
         return True
-    if age >= REFRESH_SECONDS:
+    if age >= interval:
         try:
             _snapshot()  # the cached one comes back at once; a fresh one starts loading in the background
         except IbkrError:
@@ -114,6 +135,7 @@ def frames(as_of: str, account_key: tuple[str, ...], report_currency: str, _snap
     """Analytics for the chosen accounts, keyed by the snapshot's as-of time (the snapshot itself is not hashed)."""
     snap = _snap.only(list(account_key))
     base = snap.base_currency
+    warning, danger = services.settings().margin_thresholds
     positions = analytics.positions_frame(snap.positions, snap.ledgers, base, as_of=snap.as_of,
                                           report_currency=report_currency)
     frames = {
@@ -121,8 +143,7 @@ def frames(as_of: str, account_key: tuple[str, ...], report_currency: str, _snap
         "totals": analytics.account_totals(positions, snap.ledgers, base, pnl=snap.pnl, summaries=snap.summaries,
                                            report_currency=report_currency),
         "margin": analytics.margin_table(snap.summaries, snap.ledgers, base, report_currency,
-                                         warning=services.settings().margin_warning_pct / 100,
-                                         danger=services.settings().margin_danger_pct / 100),
+                                         warning=warning, danger=danger),
         "exposure": analytics.fx_exposure(positions, snap.ledgers, base, report_currency),
         "exposure_by_class": analytics.fx_exposure_by_asset_class(positions, snap.ledgers, base, report_currency),
     }

@@ -8,9 +8,7 @@ from collections import deque
 import streamlit as st
 
 from ibkr import ClientPortalClient, Settings
-from ibkr.config import GatewayMode
 from ibkr.gateway import GatewayManager, Prompt
-from ibkr.gateway._process import sim_cert_dir
 
 
 @st.cache_resource
@@ -48,16 +46,9 @@ def gateway() -> GatewayManager:
     return manager
 
 
-def client_settings(s: Settings) -> Settings:
-    """In sim mode the client pins the simulator's own certificate."""
-    if s.gateway_mode == GatewayMode.SIM:
-        return s.model_copy(update={"verify_ssl": sim_cert_dir(s) / "cert.pem"})
-    return s
-
-
 @st.cache_resource
 def client() -> ClientPortalClient:
-    return ClientPortalClient(client_settings(settings()))
+    return ClientPortalClient(settings())
 
 
 @st.cache_resource

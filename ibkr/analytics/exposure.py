@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ibkr.analytics.definitions import CASH_BALANCE_LABEL, FX_PAIR_ASSET_CLASS
 from ibkr.analytics.fx import (
     base_net_liquidation,
     base_to_report,
@@ -15,7 +16,6 @@ from ibkr.analytics.fx import (
     ledger_frame,
     resolve_base_currencies,
 )
-from ibkr.analytics.help import CASH_BALANCE_LABEL, FX_PAIR_ASSET_CLASS
 from ibkr.models.balances import Ledger
 
 PARTS = ["positions", "cash", "exposure", "long", "short"]

@@ -1,27 +1,10 @@
 """The money definitions as text: one entry per figure the dashboard shows, for its help tooltip.
 
-The formulas are DESIGN.md's "Money definitions"; the functions of :mod:`ibkr.analytics` implement exactly these.
+The formulas are the money definitions of ``docs/design.md``; the functions of :mod:`ibkr.analytics` implement
+exactly these. The names and thresholds they share are in :mod:`ibkr.analytics.definitions`.
 """
 
 from __future__ import annotations
-
-TOTAL_LABEL = "Total"
-"""The ``account`` of the consolidated row of :func:`account_totals` and :func:`margin_table`."""
-
-CASH_BALANCE_LABEL = "Cash balance"
-"""The ``asset_class`` given to ledger cash balances in the exposure breakdown."""
-
-PNL_ONLY_ASSET_CLASSES = frozenset({"FUT"})
-"""Asset classes whose notional is not an asset: only their open P&L is owed or receivable."""
-
-FX_PAIR_ASSET_CLASS = "CASH"
-"""IBKR's asset class for forex pairs (``EUR.USD``): their effect is already in the ledger's cash balances."""
-
-OPTION_ASSET_CLASSES = frozenset({"OPT", "FOP", "WAR"})
-"""Asset classes whose ``fullName`` (``SPY Jan17'25 440 Call``) reads better than their ``contractDesc``."""
-
-STATUS_OK, STATUS_WARNING, STATUS_DANGER, STATUS_UNKNOWN = "ok", "warning", "danger", "unknown"
-DEFAULT_WARNING, DEFAULT_DANGER = 0.70, 0.90
 
 HELP: dict[str, str] = {
     "market_value": "Market value in the instrument's currency as IBKR reports it: quantity x price x multiplier. "

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ibkr.analytics.fx import base_to_report, default_report_currency, resolve_base_currencies
-from ibkr.analytics.help import (
+from ibkr.analytics.definitions import (
     DEFAULT_DANGER,
     DEFAULT_WARNING,
     STATUS_DANGER,
@@ -17,6 +16,7 @@ from ibkr.analytics.help import (
     STATUS_WARNING,
     TOTAL_LABEL,
 )
+from ibkr.analytics.fx import base_to_report, default_report_currency, resolve_base_currencies
 from ibkr.models.balances import AccountSummary, Ledger
 
 # frame column -> AccountSummary attribute
@@ -117,3 +117,10 @@ def margin_table(summaries: Mapping[str, AccountSummary], ledgers: Mapping[str, 
         frame.loc[TOTAL_LABEL, "base_currency"] = frame["base_currency"].iloc[0]
     frame = _add_ratios(frame, warning, danger)
     return frame.reset_index()[MARGIN_COLUMNS]
+
+
+def nearest_margin_call(margin: pd.DataFrame) -> pd.Series | None:
+    """The row of :func:`margin_table` of the account nearest to a margin call (the smallest drop to margin call;
+    margin is called per account, so this, not the ``Total``, is the headline). None when no account can fall."""
+    accounts = margin[margin["account"] != TOTAL_LABEL].dropna(subset=["drop_to_margin_call"])
+    return accounts.loc[accounts["drop_to_margin_call"].idxmin()] if len(accounts) else None

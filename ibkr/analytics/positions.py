@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ibkr.analytics.definitions import FX_PAIR_ASSET_CLASS, OPTION_ASSET_CLASSES, PNL_ONLY_ASSET_CLASSES
 from ibkr.analytics.fx import base_to_report, ledger_frame, resolve_base_currencies
-from ibkr.analytics.help import FX_PAIR_ASSET_CLASS, OPTION_ASSET_CLASSES, PNL_ONLY_ASSET_CLASSES
 from ibkr.models.balances import Ledger
 from ibkr.models.positions import Position
 
@@ -140,3 +140,19 @@ def positions_frame(positions: Iterable[Position] | Mapping[str, Iterable[Positi
             out[f"{col}_report"] = out[col] * rate
     out.attrs.update(as_of=stamp, fx_missing=int(out["fx_missing"].sum()), report_currency=report_currency)
     return out
+
+
+def filter_positions(positions: pd.DataFrame, *, asset_classes: Iterable[str] = (), currencies: Iterable[str] = (),
+                     accounts: Iterable[str] = (), text: str = "") -> pd.DataFrame:
+    """The rows of :func:`positions_frame` in the given asset classes, currencies and accounts (each: all when
+    empty) whose symbol, description or exchange contains ``text`` (case-insensitive, literal)."""
+    shown = positions
+    for column, wanted in (("asset_class", list(asset_classes)), ("currency", list(currencies)),
+                           ("account", list(accounts))):
+        if wanted:
+            shown = shown[shown[column].isin(wanted)]
+    if text:
+        haystack = (shown["symbol"].fillna("") + " " + shown["description"].fillna("") + " "
+                    + shown["exchange"].fillna(""))
+        shown = shown[haystack.str.contains(text, case=False, regex=False)]
+    return shown

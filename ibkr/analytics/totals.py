@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ibkr.analytics.definitions import FX_PAIR_ASSET_CLASS, PNL_ONLY_ASSET_CLASSES, TOTAL_LABEL
 from ibkr.analytics.fx import base_net_liquidation, base_to_report, default_report_currency, resolve_base_currencies
-from ibkr.analytics.help import FX_PAIR_ASSET_CLASS, PNL_ONLY_ASSET_CLASSES, TOTAL_LABEL
 from ibkr.models.balances import AccountSummary, Ledger, PartitionedPnl
 
 AMOUNT_COLUMNS = ["net_liquidation", "cash", "daily_pnl", "unrealized_pnl", "realized_pnl",
@@ -57,8 +57,8 @@ def account_totals(positions_df: pd.DataFrame, ledgers: Mapping[str, Ledger],
     rows = {a: (pnl.for_account(a) if pnl else None) for a in accounts}
     pnl_nl = pd.Series({a: r.net_liquidation if r else None for a, r in rows.items()}, dtype=float)
     frame["net_liquidation"] = nlv.fillna(pnl_nl)
-    frame["cash"] = pd.Series({a: (ledgers[a].base.cash_balance if a in ledgers and ledgers[a].base else None)
-                               for a in accounts}, dtype=float)
+    base_rows = {a: ledgers[a].base if a in ledgers else None for a in accounts}
+    frame["cash"] = pd.Series({a: row.cash_balance if row else None for a, row in base_rows.items()}, dtype=float)
     frame["daily_pnl"] = pd.Series({a: r.daily_pnl if r else None for a, r in rows.items()}, dtype=float)
     frame["unrealized_pnl"] = by_acct["unrealized_pnl_base"].sum().reindex(accounts, fill_value=0.0)
     frame["realized_pnl"] = by_acct["realized_pnl_base"].sum().reindex(accounts, fill_value=0.0)

@@ -24,14 +24,15 @@ GUIDE = "https://www.interactivebrokers.com/campus/ibkr-api-page/webapi-doc/"
 
 
 @cache
-def _adapter(kind: Any) -> TypeAdapter[Any]:
+def _adapter(kind: Any) -> TypeAdapter[Any]:  # kind: a model class or a type such as list[Position]
     return TypeAdapter(kind)
 
 
-def parse_as(kind: type[T] | Any, data: Any, endpoint: str) -> T:
+def parse_as(kind: type[T], data: Any, endpoint: str) -> T:
     """Validate ``data`` as ``kind`` (a model or a type such as ``list[Position]``) or raise InvalidResponse."""
     try:
-        return _adapter(kind).validate_python(data)
+        adapter: TypeAdapter[T] = _adapter(kind)  # type: ignore[arg-type]  # every kind is hashable
+        return adapter.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
@@ -50,10 +51,10 @@ class EndpointGroup:
     _iserver_accounts: IserverAccounts | None = None
     _live_orders_warm: bool = False
 
-    def _get(self, kind: type[T] | Any, path: str, params: dict[str, Any] | None = None) -> T:
+    def _get(self, kind: type[T], path: str, params: dict[str, Any] | None = None) -> T:
         return parse_as(kind, self._transport.get(path, params=_clean(params)), f"GET {path}")
 
-    def _post(self, kind: type[T] | Any, path: str, json: Any = None, *, idempotent: bool) -> T:
+    def _post(self, kind: type[T], path: str, json: Any = None, *, idempotent: bool) -> T:
         return parse_as(kind, self._transport.post(path, json=json, idempotent=idempotent), f"POST {path}")
 
     def _after_reauthentication(self) -> None:

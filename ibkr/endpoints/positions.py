@@ -6,7 +6,8 @@ import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from ibkr.endpoints._base import EndpointGroup, ibkr_endpoint
+from ibkr.endpoints._base import ibkr_endpoint
+from ibkr.endpoints.accounts import AccountEndpoints
 from ibkr.models import Account, InvalidateResult, Position
 
 log = logging.getLogger(__name__)
@@ -14,7 +15,7 @@ TAG = "Trading Portfolio"
 PAGE_SIZE = 100  # IBKR's documented maximum; each position also carries its pageSize
 
 
-class PositionEndpoints(EndpointGroup):
+class PositionEndpoints(AccountEndpoints):
     """IBKR's "Portfolio" position endpoints (CPAPI.md section 2)."""
 
     max_workers: int = 8
@@ -59,25 +60,33 @@ class PositionEndpoints(EndpointGroup):
         """Clear IBKR's position cache for an account, so the next positions call is fresh."""
         return self._post(InvalidateResult, f"/portfolio/{account_id}/positions/invalidate", idempotent=True)
 
-    def position_account_ids(self) -> list[str]:
-        """Every account whose positions this session can read, advisors' sub-accounts included.
+    def position_accounts(self) -> list[Account]:
+        """Every account whose positions this session can read, advisors' sub-accounts included, each once.
 
         ``/portfolio/accounts`` lists the accounts (and primes ``/portfolio``); when one of them is the master
-        of a tiered structure (advisor, IBroker), ``/portfolio/subaccounts`` adds its clients' accounts.
+        of a tiered structure (advisor, IBroker), ``/portfolio/subaccounts`` adds its clients' accounts (paged
+        to the end when it holds 100 or more).
         """
-        accounts: list[Account] = self.portfolio_accounts()  # type: ignore[attr-defined]
+        accounts: list[Account] = self.portfolio_accounts()
         if any(a.is_advisor for a in accounts):
-            subs: list[Account] = self.portfolio_subaccounts()  # type: ignore[attr-defined]
+            subs: list[Account] = self.portfolio_subaccounts()
             if len(subs) >= 100:
                 subs = self._all_subaccount_pages()
             accounts = accounts + subs
-        return list(dict.fromkeys(a.account_id for a in accounts))
+        unique: dict[str, Account] = {}
+        for account in accounts:
+            unique.setdefault(account.account_id, account)
+        return list(unique.values())
+
+    def position_account_ids(self) -> list[str]:
+        """The ids of :meth:`position_accounts`."""
+        return [a.account_id for a in self.position_accounts()]
 
     def _all_subaccount_pages(self) -> list[Account]:
         out: list[Account] = []
         page = 0
         while True:
-            batch = self.portfolio_subaccounts_page(page)  # type: ignore[attr-defined]
+            batch = self.portfolio_subaccounts_page(page)
             out.extend(batch.subaccounts)
             if not batch.subaccounts or (batch.total is not None and len(out) >= batch.total):
                 return out

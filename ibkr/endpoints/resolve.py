@@ -1,7 +1,9 @@
-"""Turn an order ticket's instrument (symbol, option terms, future month, forex pair) into IBKR's conid.
+"""Turn an order ticket's instrument (symbol, option terms, future month, forex pair) into IBKR's conid, and the
+look-ups a ticket form offers before that (an option's strikes and contracts, a currency's forex pairs).
 
-Each lookup follows IBKR's documented workflow (CPAPI.md section 4) and explains a miss in a trader's words
-(an :class:`~ibkr.errors.OrderValidationError`: nothing was sent).
+Each lookup follows IBKR's documented workflow (docs/cpapi.md section 4): strikes and option contracts answer
+empty until the underlying was searched, so an empty answer searches and asks once more. A miss is explained
+in a trader's words (an :class:`~ibkr.errors.OrderValidationError`: nothing was sent).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 
 from ibkr.endpoints.contracts import ContractEndpoints
 from ibkr.errors import OrderValidationError, RequestRejected
+from ibkr.models import SecdefInfo, Strikes
 from ibkr.orders import (
     BondOrder,
     ConidOrder,
@@ -45,6 +48,53 @@ class ContractResolver(ContractEndpoints):
             raise OrderValidationError("Order not sent: this order needs the contract's conid.")
         raise OrderValidationError(f"Order not sent: {type(ticket).__name__} is not an order ticket.")
 
+    # ---- the look-ups a ticket form offers ----------------------------------------------------------------------
+    def option_strikes(self, symbol: str, conid: int, month: str, exchange: str = "SMART") -> Strikes:
+        """Call and put strikes of an underlying's month (``JAN25``)."""
+        found = self.secdef_strikes(conid, "OPT", month, exchange)
+        if not found.call and not found.put:
+            self.secdef_search(symbol.strip().upper(), sec_type="STK")
+            found = self.secdef_strikes(conid, "OPT", month, exchange)
+        return found
+
+    def option_contracts(self, symbol: str, conid: int, month: str, strike: float, right: str,
+                         exchange: str = "SMART") -> list[SecdefInfo]:
+        """The option contracts of one month, strike and right, by expiry (several when weeklies expire then)."""
+        def ask() -> list[SecdefInfo]:
+            return self.secdef_info(conid, "OPT", month=month, exchange=exchange, strike=strike, right=right)
+        found = ask()
+        if not found:
+            self.secdef_search(symbol.strip().upper(), sec_type="STK")
+            found = ask()
+        return sorted(found, key=lambda i: i.maturity_date or "")
+
+    def forex_pairs(self, text: str) -> list[tuple[str, int]]:
+        """``(pair, conid)`` for a currency (``EUR``: every EUR pair IBKR offers, sorted) or a pair (``EUR.USD``,
+        also ``EUR/USD``: that pair alone, or nothing). IBKR's currency pairs first, the contract search if those
+        are unavailable."""
+        query = text.strip().upper().replace("/", ".")
+        pair_asked = "." in query
+        pairs: dict[str, int] = {}
+        for currency in query.split(".")[:2] if pair_asked else [query]:
+            try:
+                for pair in self.currency_pairs(currency).get(currency, []):
+                    pairs.setdefault(pair.symbol.upper(), pair.conid)
+            except RequestRejected as exc:
+                log.info("currency pairs for %s unavailable (%s); using the contract search", currency, exc.message)
+            if not pair_asked or query in pairs:
+                break
+        if not pairs or (pair_asked and query not in pairs):
+            for result in self.secdef_search(query):
+                section = result.section("CASH")
+                name = (result.symbol or "").upper()
+                conid = (section.conid or result.conid) if section else None
+                if conid and "." in name:
+                    pairs.setdefault(name, int(conid))
+        if pair_asked:
+            return [(p, c) for p, c in pairs.items() if p == query]
+        return sorted(pairs.items())
+
+    # ---- conids -------------------------------------------------------------------------------------------------
     def _stock_conid(self, ticket: StockOrder) -> int:
         symbol = (ticket.symbol or "").strip().upper()
         companies = self.stocks_by_symbol(symbol).get(symbol, [])
@@ -74,7 +124,8 @@ class ContractResolver(ContractEndpoints):
             raise OrderValidationError(
                 f"Order not sent: no {underlying} options expire in {ticket.month}; months: {', '.join(months)}."
             )
-        strikes = self.secdef_strikes(result.conid, "OPT", ticket.month, ticket.exchange)  # type: ignore[arg-type]
+        conid = int(result.conid or 0)  # the search results kept have a conid
+        strikes = self.option_strikes(underlying, conid, ticket.month, ticket.exchange)
         listed = strikes.call if ticket.right == "C" else strikes.put
         if listed and not any(abs(s - ticket.strike) < 1e-6 for s in listed):
             below = [s for s in listed if s < ticket.strike]
@@ -84,10 +135,8 @@ class ContractResolver(ContractEndpoints):
                 f"Order not sent: {underlying} {ticket.month} has no {ticket.strike:g} strike; nearest: "
                 f"{', '.join(f'{s:g}' for s in nearest)}."
             )
-        infos = self.secdef_info(
-            result.conid, "OPT", month=ticket.month, exchange=ticket.exchange,  # type: ignore[arg-type]
-            strike=ticket.strike, right=ticket.right,
-        )
+        infos = self.option_contracts(underlying, conid, ticket.month, ticket.strike, ticket.right,
+                                      ticket.exchange)
         wanted = ticket.expiry.strftime("%Y%m%d")
         match = next((i for i in infos if (i.maturity_date or "") == wanted), None)
         if match is None:
@@ -112,20 +161,10 @@ class ContractResolver(ContractEndpoints):
         return matches[0].conid
 
     def _forex_conid(self, ticket: ForexOrder) -> int:
+        found = self.forex_pairs(ticket.pair)
+        if found:
+            return found[0][1]
         base, quote = ticket.pair.split(".")
-        for currency in (base, quote):
-            try:
-                pairs = self.currency_pairs(currency).get(currency, [])
-            except RequestRejected as exc:
-                log.info("currency pairs for %s unavailable: %s", currency, exc.message)
-                continue
-            match = next((p for p in pairs if p.symbol.upper() == ticket.pair), None)
-            if match:
-                return match.conid
-        for result in self.secdef_search(ticket.pair):
-            section = result.section("CASH")
-            if section and (section.conid or result.conid):
-                return int(section.conid or result.conid)  # type: ignore[arg-type]
         raise OrderValidationError(
             f"Order not sent: IBKR offers no forex pair {ticket.pair} (try {quote}.{base})."
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from ibkr.endpoints._base import EndpointGroup, ibkr_endpoint, parse_as
+from ibkr.endpoints._base import ibkr_endpoint, parse_as
+from ibkr.endpoints.accounts import AccountEndpoints
 from ibkr.errors import IbkrError, RequestRejected
 from ibkr.models import AuthStatus, LogoutResponse, SsoValidation, TickleResponse
 
@@ -12,7 +13,7 @@ log = logging.getLogger(__name__)
 TAG = "Trading Session"
 
 
-class SessionEndpoints(EndpointGroup):
+class SessionEndpoints(AccountEndpoints):
     """IBKR's "Session" group (CPAPI.md section 1)."""
 
     @ibkr_endpoint("POST", "/tickle", TAG)
@@ -69,6 +70,6 @@ class SessionEndpoints(EndpointGroup):
         if not status.authenticated:
             return
         try:
-            self.iserver_accounts()  # type: ignore[attr-defined]
+            self.iserver_accounts()
         except IbkrError as exc:
             log.info("could not prime /iserver/accounts after (re)authentication: %s", exc.message)

@@ -20,8 +20,8 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ibkr.endpoints._base import ibkr_endpoint, parse_as
+from ibkr.endpoints.accounts import AccountEndpoints
 from ibkr.endpoints.order_queries import OrderQueryEndpoints
-from ibkr.endpoints.orders_rebuild import OrderRebuilder
 from ibkr.endpoints.resolve import ContractResolver
 from ibkr.errors import (
     GatewayUnavailable,
@@ -51,21 +51,22 @@ ORDER_LOCK = threading.RLock()
 """Serialises order requests of the whole process: concurrent placements make reply ids race (ibind #103)."""
 
 
-class TradingEndpoints(OrderQueryEndpoints, ContractResolver, OrderRebuilder):
+class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
     """The write side of IBKR's "Orders" group."""
 
     def _placed_tickets(self) -> dict[str, Any]:
         """Tickets this client placed, by order id (and ``"cOID:<coid>"`` while questions are pending)."""
-        placed = getattr(self, "_placed", None)
+        placed: dict[str, Any] | None = getattr(self, "_placed", None)
         if placed is None:
-            placed = self._placed = {}
+            placed = {}
+            self._placed = placed
         return placed
 
     def check_account(self, account_id: str) -> None:
         """Raise UnknownAccount unless ``/iserver/accounts`` lists ``account_id`` (asked again once on a miss)."""
-        known = self.tradable_account_ids()  # type: ignore[attr-defined]
+        known = self.tradable_account_ids()
         if account_id not in known:
-            known = self.tradable_account_ids(refresh=True)  # type: ignore[attr-defined]
+            known = self.tradable_account_ids(refresh=True)
         if account_id not in known:
             listed = ", ".join(known) or "none (is the brokerage session up?)"
             raise UnknownAccount(f"Order not sent: account {account_id} is not one this session can trade. "

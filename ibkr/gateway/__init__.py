@@ -9,8 +9,8 @@
     manager.stop()
 
 Private modules, re-exported here: ``_state`` (AuthState, tickle parsing), ``_prompts`` (Prompt, PromptKind,
-PromptAction), ``_http`` (the manager's own HTTP session), ``_process`` (sim/local processes, checks, restart
-policy), ``_keepalive`` (the thread), ``_record`` (state history, prompt dispatch, GatewayStatus), ``_manager``.
+PromptAction), ``_http`` (the manager's own HTTP session), ``_process`` (IBKR's gateway process, checks, restart
+policy), ``_simulator`` (the simulated gateway as a command: SimProcess, SimGateway), ``_keepalive`` (the thread), ``_record`` (state history, prompt dispatch, GatewayStatus), ``_manager``.
 Operators: ``python -m ibkr.gateway status|start|stop``.
 """
 
@@ -18,6 +18,7 @@ from ibkr.gateway._manager import GatewayManager
 from ibkr.gateway._process import RestartPolicy, default_log_dir
 from ibkr.gateway._prompts import Prompt, PromptAction, PromptKind
 from ibkr.gateway._record import GatewayStatus
+from ibkr.gateway._simulator import SimGateway, SimProcess
 from ibkr.gateway._state import AuthState, Probe, parse_tickle, parse_tickle_body
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "PromptAction",
     "PromptKind",
     "RestartPolicy",
+    "SimGateway",
+    "SimProcess",
     "default_log_dir",
     "parse_tickle",
     "parse_tickle_body",

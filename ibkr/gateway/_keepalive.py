@@ -39,7 +39,7 @@ class KeepAliveThread:
 
     def every(self, seconds: float, fn: Callable[[], Any], name: str, *, at_start: bool = False) -> None:
         """Run ``fn`` every ``seconds`` (and once when the thread starts, if ``at_start``)."""
-        self._scheduler.every(seconds).seconds.do(self._safe, fn, name)
+        self._scheduler.every(seconds).seconds.do(self._safe, fn, name)  # type: ignore[arg-type]  # floats work
         if at_start:
             self._first.append(lambda: self._safe(fn, name))
 
@@ -79,7 +79,7 @@ class KeepAliveThread:
             self._safe(fn, getattr(fn, "__name__", "job"))
             return
         future: Future[Any] = Future()
-        future.add_done_callback(lambda f: f.exception() and log.error("gateway manager job failed: %s", f.exception()))
+        future.add_done_callback(_log_failure)
         self._jobs.put((fn, future))
 
     def stop(self, timeout: float = 2.0) -> bool:
@@ -147,3 +147,8 @@ class KeepAliveThread:
             self._last_failure[name] = text
         else:
             self._last_failure.pop(name, None)
+
+
+def _log_failure(future: Future[Any]) -> None:
+    if future.exception() is not None:
+        log.error("gateway manager job failed: %s", future.exception())

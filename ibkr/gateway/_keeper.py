@@ -25,9 +25,10 @@ from pathlib import Path
 from ibkr.config import GatewayMode, Settings
 from ibkr.errors import IbkrError
 from ibkr.gateway._http import GatewayHttp
-from ibkr.gateway._process import GatewayProcess, LocalGateway, RestartPolicy, SimGateway, check_local, sim_cert_dir
+from ibkr.gateway._process import GatewayProcess, LocalGateway, RestartPolicy, check_local
 from ibkr.gateway._prompts import competing_prompt, gateway_down_prompt, login_prompt, two_factor_prompt
 from ibkr.gateway._record import StateRecord
+from ibkr.gateway._simulator import SimGateway
 from ibkr.gateway._state import AuthState, Probe
 from ibkr.pacing import PacingLimiter
 
@@ -64,10 +65,7 @@ class SessionKeeper:
     def http(self) -> GatewayHttp:
         if self._http is None:
             s = self.settings
-            if self.mode is GatewayMode.SIM:
-                verify: bool | str = str(sim_cert_dir(s) / "cert.pem")
-            else:
-                verify = s.verify_ssl if isinstance(s.verify_ssl, bool) else str(s.verify_ssl)
+            verify = s.tls_verify if isinstance(s.tls_verify, bool) else str(s.tls_verify)
             self._http = GatewayHttp(s.api_base, verify, timeout=s.request_timeout, limiter=self.limiter)
         return self._http
 

@@ -1,7 +1,7 @@
 """The gateway processes the manager runs, the checks before it starts one, and the restart policy.
 
-- ``sim``: ``python -m ibkr.sim`` on the port of ``gateway_url`` (ibkr.sim.process.SimProcess), ready as soon as
-  it prints its ``ready`` line; its certificate is pinned.
+- ``sim``: ``python -m ibkr_sim`` on the port of ``gateway_url`` (:mod:`ibkr.gateway._simulator`), ready as soon
+  as it prints its ``ready`` line; its certificate is pinned.
 - ``local``: IBKR's gateway, ``bin/run.sh root/conf.yaml`` run from ``gateway_dir`` in its own process group, so
   stopping it stops the Java process too; it is ready once it answers ``/tickle``.
 - ``external``: no process.
@@ -32,7 +32,6 @@ from ibkr.config import Settings
 from ibkr.errors import ConfigurationError
 from ibkr.gateway._http import GatewayHttp
 from ibkr.gateway._state import Probe, looks_like_gateway, parse_tickle
-from ibkr.sim.process import SimProcess
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 IBKR_DOWNLOAD = "https://download2.interactivebrokers.com/portal/clientportal.gw.zip"
@@ -42,14 +41,6 @@ def default_log_dir() -> Path:
     """A per-user folder for gateway logs: ``$XDG_STATE_HOME/ibkr-desk/logs`` (``~/.local/state/ibkr-desk/logs``)."""
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
     return base / "ibkr-desk" / "logs"
-
-
-def sim_cert_dir(settings: Settings) -> Path:
-    if settings.sim_cert_dir:
-        return Path(settings.sim_cert_dir).expanduser()
-    from ibkr.sim.certs import default_cert_dir
-
-    return default_cert_dir()
 
 
 # ---- checks ---------------------------------------------------------------------------------------------------
@@ -157,60 +148,6 @@ class GatewayProcess(Protocol):
     def start(self) -> None: ...
     def alive(self) -> bool: ...
     def stop(self, timeout: float = 5.0) -> None: ...
-
-
-class SimGateway:
-    """``python -m ibkr.sim`` on the port of gateway_url, with the sim_* settings."""
-
-    kind = "sim"
-    ready_on_start = True
-
-    def __init__(self, settings: Settings, log_path: Path, startup_timeout: float = 30.0) -> None:
-        self.settings = settings
-        self.log_path = log_path
-        self.cert_dir = sim_cert_dir(settings)
-        self.startup_timeout = startup_timeout
-        self._proc: SimProcess | None = None
-        self._popen: subprocess.Popen[str] | None = None
-
-    def args(self) -> list[str]:
-        s = self.settings
-        host = "127.0.0.1" if s.gateway_host == "localhost" else s.gateway_host
-        args = ["--host", host, "--port", str(s.gateway_port), "--seed", str(s.sim_seed),
-                "--accounts", str(s.sim_accounts), "--positions", str(s.sim_positions),
-                "--idle-timeout", str(s.sim_idle_timeout), "--tick-seconds", str(s.sim_tick_seconds),
-                "--penalty-seconds", str(s.sim_penalty_seconds), "--user", s.sim_user]
-        if s.sim_auto_login:
-            args.append("--auto-login")
-        # The child reads IBKR_SIM_PASSWORD itself; the password goes on its command line only when it differs.
-        wanted = s.sim_password.get_secret_value()
-        try:
-            inherited = Settings().sim_password.get_secret_value()
-        except Exception:  # noqa: BLE001 - an environment the child cannot read either
-            inherited = None
-        if wanted != inherited:
-            args += ["--password", wanted]
-        return args
-
-    @property
-    def pid(self) -> int | None:
-        return self._popen.pid if self._popen else None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._popen.poll() if self._popen else None
-
-    def start(self) -> None:
-        self._proc = SimProcess(self.args(), self.cert_dir, log_path=self.log_path)
-        self._proc.start(timeout=self.startup_timeout)
-        self._popen = self._proc.proc
-
-    def alive(self) -> bool:
-        return self._popen is not None and self._popen.poll() is None
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._proc is not None:
-            self._proc.stop(timeout)
 
 
 class LocalGateway:

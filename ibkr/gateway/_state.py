@@ -105,7 +105,8 @@ def state_from_auth_status(status: dict[str, Any] | None) -> AuthState:
 def probe_from_auth_status(status: dict[str, Any], code: int | None, endpoint: str) -> Probe:
     """A probe from an ``authStatus`` object (the body of ``ssodh/init`` and ``auth/status``, or inside a tickle)."""
     state = state_from_auth_status(status)
-    info = status.get("serverInfo") if isinstance(status.get("serverInfo"), dict) else {}
+    server = status.get("serverInfo")
+    info: dict[str, Any] = server if isinstance(server, dict) else {}
     fail = status.get("fail") or None
     flags = ", ".join(k for k in ("authenticated", "connected", "competing") if status.get(k)) or "no flags set"
     return Probe(
@@ -151,8 +152,8 @@ def parse_tickle_body(body: dict[str, Any], code: int | None = 200) -> Probe:
         if "no session" in str(error).lower():
             return Probe(AuthState.NO_SESSION, f"HTTP {code}: no session", status_code=code)
         return Probe(None, f"HTTP {code}: gateway error {str(error)[:120]!r}", status_code=code)
-    iserver = body.get("iserver") if isinstance(body.get("iserver"), dict) else {}
-    status = iserver.get("authStatus")
+    iserver = body.get("iserver")
+    status = iserver.get("authStatus") if isinstance(iserver, dict) else None
     probe = probe_from_auth_status(status if isinstance(status, dict) else {}, code, "tickle")
     token = body.get("session")
     fingerprint = hashlib.sha256(str(token).encode()).hexdigest()[:12] if token else None

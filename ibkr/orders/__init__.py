@@ -1,4 +1,4 @@
-"""Order tickets per asset class, their validation, and the wire body IBKR expects (CPAPI.md section 3).
+"""Order tickets per asset class, their validation, and the wire body IBKR expects (docs/cpapi.md section 3).
 
 Build a ticket, check it, then hand it to :meth:`ClientPortalClient.place_order` (or ``whatif``)::
 
@@ -11,9 +11,25 @@ Tickets: :class:`StockOrder` (STK), :class:`OptionOrder` (OPT: underlying, expir
 :class:`FutureOrder` (FUT: symbol and contract month; ``manualIndicator`` is always sent), :class:`ForexOrder`
 (CASH: a pair such as ``EUR.USD`` on IDEALPRO), :class:`BondOrder` (BOND, by conid), :class:`CryptoOrder`
 (CRYPTO on PAXOS). Order types MKT, LMT, STP, STOP_LIMIT, TRAIL; TIF DAY, GTC, IOC, OPG.
+
+Around the tickets: :mod:`ibkr.orders.entry` (a form's values to a checked ticket) and
+:mod:`ibkr.orders.submission` (one submission from the click to IBKR's final answer, questions included).
+IBKR's names for order types, months and sides are mapped here once (``order_type_named``, ``MONTHS``,
+``side_named``).
 """
 
-from ibkr.orders._ticket import AssetClass, OrderType, Side, TimeInForce, TrailingType, new_coid
+from ibkr.orders._ticket import (
+    MONTHS,
+    ORDER_TYPE_NAMES,
+    AssetClass,
+    OrderType,
+    Side,
+    TimeInForce,
+    TrailingType,
+    new_coid,
+    order_type_named,
+    side_named,
+)
 from ibkr.orders.tickets import (
     BondOrder,
     ConidOrder,
@@ -29,4 +45,5 @@ from ibkr.orders.wire import OrderBody, OrdersRequest
 __all__ = [
     "AssetClass", "BondOrder", "ConidOrder", "CryptoOrder", "ForexOrder", "FutureOrder", "OptionOrder", "OrderBody",
     "OrderTicket", "OrderType", "OrdersRequest", "Side", "StockOrder", "TimeInForce", "TrailingType", "new_coid",
+    "MONTHS", "ORDER_TYPE_NAMES", "order_type_named", "side_named",
 ]

@@ -45,9 +45,32 @@ class TrailingType(StrEnum):
     PERCENT = "%"
 
 
-_ORDER_TYPE_NAMES = {"MARKET": "MKT", "LIMIT": "LMT", "STOP": "STP", "STOPLIMIT": "STOP_LIMIT", "STP_LMT": "STOP_LIMIT",
-                     "STOP_LMT": "STOP_LIMIT", "TRAILING": "TRAIL", "TRAILING_STOP": "TRAIL"}
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+ORDER_TYPE_NAMES = {
+    "MARKET": "MKT", "LIMIT": "LMT", "STOP": "STP", "STOPLIMIT": "STOP_LIMIT", "STP_LMT": "STOP_LIMIT",
+    "STOP_LMT": "STOP_LIMIT", "TRAILING": "TRAIL", "TRAILING_STOP": "TRAIL",
+    **{t.value: t.value for t in OrderType},
+}
+"""Every name IBKR gives an order type (tickets, live orders, order status), after :func:`order_type_named`'s
+clean-up (upper case, spaces and dashes as ``_``), to the ticket's :class:`OrderType` value."""
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+"""IBKR's month codes (``DEC24`` for a contract month, ``JAN25`` for an option month)."""
+SIDE_CODES = {"B": "BUY", "S": "SELL"}
+"""IBKR's one-letter sides (trades, live orders) to the ticket's :class:`Side` value."""
+
+
+def order_type_named(name: str) -> str:
+    """The ticket's order type for IBKR's name of it ("Limit", "STOP LIMIT", "TRAILING STOP" ...); an unknown
+    name comes back cleaned up, for the caller to refuse or show."""
+    text = name.strip().upper().replace(" ", "_").replace("-", "_")
+    return ORDER_TYPE_NAMES.get(text, text)
+
+
+def side_named(code: str | None) -> str:
+    """BUY or SELL for IBKR's ``B`` / ``S`` (or a side already spelt out); other text comes back upper-cased."""
+    text = (code or "").strip().upper()
+    return SIDE_CODES.get(text, text)
+
+
 _TYPE_LABEL = {"MKT": "market (MKT)", "LMT": "limit (LMT)", "STP": "stop (STP)", "STOP_LIMIT": "stop-limit",
                "TRAIL": "trailing stop (TRAIL)"}
 
@@ -58,10 +81,7 @@ def new_coid() -> str:
 
 
 def _upper(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip().upper().replace(" ", "_").replace("-", "_")
-        return _ORDER_TYPE_NAMES.get(text, text)
-    return value
+    return order_type_named(value) if isinstance(value, str) else value
 
 
 def _money(value: float | None) -> str:

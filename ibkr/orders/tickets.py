@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from ibkr.orders._ticket import _MONTHS, AssetClass, _Ticket
+from ibkr.orders._ticket import MONTHS, AssetClass, _Ticket
 
 
 class StockOrder(_Ticket):
@@ -54,7 +54,7 @@ class OptionOrder(_Ticket):
     @property
     def month(self) -> str:
         """IBKR's month code for secdef strikes/info: ``"MAR24"``."""
-        return f"{_MONTHS[self.expiry.month - 1]}{self.expiry.year % 100:02d}"
+        return f"{MONTHS[self.expiry.month - 1]}{self.expiry.year % 100:02d}"
 
     @property
     def instrument(self) -> str:
@@ -83,10 +83,10 @@ class FutureOrder(_Ticket):
     def _month(cls, value: Any) -> Any:
         text = str(value).strip().upper().replace(" ", "")
         match = re.fullmatch(r"([A-Z]{3})(\d{2}|\d{4})", text)
-        if match and match.group(1) in _MONTHS:
+        if match and match.group(1) in MONTHS:
             year = match.group(2)
             year = f"20{year}" if len(year) == 2 else year
-            return f"{year}{_MONTHS.index(match.group(1)) + 1:02d}"
+            return f"{year}{MONTHS.index(match.group(1)) + 1:02d}"
         return text.replace("-", "")
 
     @property

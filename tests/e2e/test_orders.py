@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ibkr.sim.order_questions import CAP_PRICE, MARKET_ORDER
+from ibkr_sim.world.order_questions import CAP_PRICE, MARKET_ORDER
 from tests.dashboard_harness import streamlit_app
 
 pytestmark = pytest.mark.e2e
@@ -67,15 +67,7 @@ class OrdersPage:
         self.page.wait_for_timeout(150)
 
     def open(self) -> OrdersPage:
-        if not self.app.get("booted"):
-            # The first visit goes through the root page: before app.py ran once, Streamlit serves a deep link from
-            # its pages/ fallback, which skips app.py's boot.
-            self.page.goto(self.app["url"])
-            self.page.get_by_role("heading", name="IBKR Desk").wait_for(timeout=90_000)
-            self.page.get_by_role("link", name="Orders", exact=True).click()
-            self.app["booted"] = True
-        else:
-            self.page.goto(f"{self.app['url']}/orders")
+        self.page.goto(f"{self.app['url']}/orders")
         self.page.get_by_role("heading", name="Ticket").wait_for(timeout=60_000)
         self.settle(500)
         return self

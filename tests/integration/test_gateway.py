@@ -25,9 +25,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from ibkr import ConfigurationError, Settings
-from ibkr.gateway import AuthState, GatewayManager, Prompt, PromptAction, PromptKind
-from ibkr.sim.process import SimProcess
+from ibkr import ConfigurationError, Settings, SimSettings
+from ibkr.gateway import AuthState, GatewayManager, Prompt, PromptAction, PromptKind, SimProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 KEEPALIVE_ONLY = {"POST /tickle", "GET /iserver/accounts", "GET /sso/validate"}
@@ -97,7 +96,9 @@ def managers(cert_dir, tmp_path):
         settings = {"gateway_mode": "sim", "gateway_url": f"https://localhost:{port or free_port()}",
                     "sim_cert_dir": cert_dir, "tickle_seconds": 1, "sim_auto_login": True, "sim_idle_timeout": 60,
                     "sim_tick_seconds": 0, "sim_penalty_seconds": 1, **fields}
-        manager = GatewayManager(Settings(_env_file=None, **settings), log_dir=tmp_path / "logs")
+        sim = SimSettings(_env_file=None, **{k.removeprefix("sim_"): v for k, v in settings.items() if k.startswith("sim_")})
+        own = {k: v for k, v in settings.items() if not k.startswith("sim_")}
+        manager = GatewayManager(Settings(_env_file=None, sim=sim, **own), log_dir=tmp_path / "logs")
         made.append(manager)
         return manager
 
@@ -250,8 +251,7 @@ def fake_gateway_folder(tmp_path: Path, port: int, cert_dir: Path) -> Path:
     (folder / "root").mkdir()
     run = folder / "bin" / "run.sh"
     run.write_text("#!/bin/sh\n# IBKR's run.sh: java -server ... GatewayStart --conf ../$1\n"
-                   f"export PYTHONPATH={shlex.quote(str(ROOT))}\n"
-                   f"exec {shlex.quote(sys.executable)} -m ibkr.sim --port {port} --cert-dir "
+                   f"exec {shlex.quote(sys.executable)} -m ibkr_sim --port {port} --cert-dir "
                    f"{shlex.quote(str(cert_dir))} --auto-login --tick-seconds 0 --penalty-seconds 1\n")
     run.chmod(0o755)
     (folder / "root" / "conf.yaml").write_text(f"ip2loc: \"US\"\nlistenPort: {port}\nlistenSsl: true\n")
@@ -402,7 +402,7 @@ def test_stop_joins_the_thread_and_leaves_no_process(managers):
 def test_the_operator_command_reports_the_state(managers, cert_dir):
     manager = managers(tickle_seconds=30).start()  # one tickler at a time: the simulator paces tickles per IP
     assert manager.wait_for(AuthState.AUTHENTICATED, timeout=10)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), IBKR_GATEWAY_MODE="sim", IBKR_SIM_CERT_DIR=str(cert_dir),
+    env = dict(os.environ, IBKR_GATEWAY_MODE="sim", IBKR_SIM_CERT_DIR=str(cert_dir),
                IBKR_GATEWAY_URL=manager.settings.gateway_url)
 
     up = subprocess.run([sys.executable, "-m", "ibkr.gateway", "status", "--json"], env=env, capture_output=True,

@@ -12,23 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
 from ibkr import LIMITER, ClientPortalClient, Settings, StockOrder
 from tests.conftest import ROOT
 
 RUN_TIMEOUT = 60
-
-
-class _NavigationPagesManager(PagesManager):
-    """AppTest forgets between runs that app.py uses st.navigation and would run a page file without app.py
-    (Streamlit 1.67); a real server remembers. Pin what app.py's st.navigation sets."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +36,6 @@ def working_order(sim) -> int:
 @pytest.fixture
 def orders_page(sim, working_order, monkeypatch, tmp_path) -> Iterator:
     """A function that runs the app on the Orders page (``trading=False`` for the preview-only mode)."""
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
     LIMITER.reset()  # the previous test's requests were to the same unpaced simulator
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -67,7 +55,7 @@ def orders_page(sim, working_order, monkeypatch, tmp_path) -> Iterator:
         assert booted[-1].wait_for(AuthState.AUTHENTICATED, timeout=30), booted[-1].state
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=RUN_TIMEOUT)
         at.run()
-        at.switch_page("pages/orders.py").run()
+        at.switch_page("app_pages/orders.py").run()
         assert not at.exception, [e.value for e in at.exception]
         return at
 

@@ -1,14 +1,14 @@
 """Every endpoint the simulator serves answers in a shape that validates against IBKR's OpenAPI spec.
 
 One call per endpoint, in the order a client would make them; the last test proves that the table covers every
-endpoint registered in ibkr.sim (a new endpoint without a call here fails it).
+endpoint registered in ibkr_sim (a new endpoint without a call here fails it).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from ibkr.sim.api import ENDPOINTS
+from ibkr_sim.routes import ENDPOINTS
 from tests.spec_validation import SpecValidator
 
 SPEC = SpecValidator.load()

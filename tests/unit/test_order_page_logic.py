@@ -7,16 +7,19 @@ import datetime as dt
 
 import pytest
 
+from ibkr.analytics.orders import orders_frame, trades_frame
+from ibkr.analytics.whatif import whatif_table
+from ibkr.analytics.whatif import whatif_utilisation as utilisation
 from ibkr.errors import GatewayUnavailable, OrderRejected, OrderStatusUnknown, UnknownAccount
 from ibkr.models import LiveOrders, OrderAccepted, OrderDeclined, PendingConfirmation, Question, Trade, WhatIf
 from ibkr.orders import FutureOrder, OptionOrder, StockOrder
+from ibkr.orders import submission as order_state
+from ibkr.orders.entry import Pick, TicketInput, check, fingerprint, make_ticket
+from ibkr.orders.submission import OrderFlow, Stage
 from tests.fixtures.cpapi_samples import load_sample
-from ui import order_state
-from ui.order_book import orders_frame, trades_frame
-from ui.order_checks import Pick, TicketInput, check, fingerprint, make_ticket
-from ui.order_preview import markdown_table, utilisation, whatif_table
-from ui.order_state import OrderFlow, Stage
-from ui.order_text import ibkr_markdown
+from ui.orders.preview import markdown_table
+from ui.orders.text import ibkr_markdown
+from ui.state import NEW_FLOW
 
 AAPL = Pick("STK", 265598, "AAPL · APPLE INC · NASDAQ", "AAPL")
 
@@ -126,19 +129,19 @@ def new_flow() -> OrderFlow:
 def test_a_second_click_finds_the_submission_and_sends_nothing():
     store: dict = {}
     client = FakeClient(accepted())
-    flow = order_state.begin(store, order_state.NEW_FLOW, new_flow())
+    flow = order_state.begin(store, NEW_FLOW, new_flow())
     order_state.run(flow, client, lambda: client.place_order(None))
 
-    assert order_state.begin(store, order_state.NEW_FLOW, new_flow()) is None
+    assert order_state.begin(store, NEW_FLOW, new_flow()) is None
     assert client.calls == ["place"] and flow.stage is Stage.PLACED and flow.order_id == "1370093239"
-    order_state.clear(store, order_state.NEW_FLOW)  # "New order"
-    assert order_state.begin(store, order_state.NEW_FLOW, new_flow()) is not None
+    order_state.clear(store, NEW_FLOW)  # "New order"
+    assert order_state.begin(store, NEW_FLOW, new_flow()) is not None
 
 
 def test_an_active_submission_survives_new_order():
-    store = {order_state.NEW_FLOW: OrderFlow("new", "x", "DU1", stage=Stage.QUESTIONS)}
-    order_state.clear(store, order_state.NEW_FLOW)
-    assert order_state.NEW_FLOW in store
+    store = {NEW_FLOW: OrderFlow("new", "x", "DU1", stage=Stage.QUESTIONS)}
+    order_state.clear(store, NEW_FLOW)
+    assert NEW_FLOW in store
 
 
 def test_a_chain_of_two_questions_each_answered_once():

@@ -9,19 +9,21 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from ibkr.sim.app import SimConfig, create_app
+from ibkr.config import SimSettings
+from ibkr_sim.app import create_app
 from tests.fixtures.cpapi_samples import load_sample
 from tests.spec_validation import SpecValidator
 
 SPEC = SpecValidator.load()
 SPY, AAPL, ES_INDEX = 756733, 265598, 11004968
+TODAY = dt.date(2026, 12, 1)  # the world's date, pinned: its expiries and strikes are the same on every day
 
 
 class Gateway:
     """An in-process simulated gateway, logged in and primed the way a client primes IBKR's."""
 
     def __init__(self, prime: bool = True) -> None:
-        self.app = create_app(SimConfig(auto_login=True, tick_seconds=0, pacing=False))
+        self.app = create_app(SimSettings(auto_login=True, tick_seconds=0, pacing=False, today=TODAY))
         self.sim = self.app.state.sim
         self.client = TestClient(self.app)
         if prime:

@@ -9,10 +9,12 @@ from collections import defaultdict
 import pytest
 from starlette.testclient import TestClient
 
-from ibkr.sim import accounting
-from ibkr.sim.app import SimConfig, create_app
-from ibkr.sim.order_questions import CAP_PRICE, MARKET_ORDER, NO_MARKET_DATA
+from ibkr.config import SimSettings
+from ibkr_sim.app import create_app
+from ibkr_sim.world import accounting
+from ibkr_sim.world.order_questions import CAP_PRICE, MARKET_ORDER, NO_MARKET_DATA
 from tests.spec_validation import SpecLookupError, SpecValidator
+from tests.unit.test_sim_contracts import TODAY
 
 SPEC = SpecValidator.load()
 AAPL, EURUSD, BTC, TBOND = 265598, 12087792, 479624278, 716812549
@@ -20,7 +22,7 @@ AAPL, EURUSD, BTC, TBOND = 265598, 12087792, 479624278, 716812549
 
 @pytest.fixture
 def gw():
-    app = create_app(SimConfig(auto_login=True, tick_seconds=0, pacing=False))
+    app = create_app(SimSettings(auto_login=True, tick_seconds=0, pacing=False, today=TODAY))
     client = TestClient(app)
     for path in ("/iserver/accounts", "/portfolio/accounts"):  # the guard wants both primed
         assert client.get("/v1/api" + path).status_code == 200

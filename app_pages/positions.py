@@ -1,0 +1,79 @@
+"""Positions: every position of every account, filterable, with P&L, a drill-down and a CSV download."""
+
+import streamlit as st
+
+from ibkr import analytics
+from ui import fmt, loaders
+from ui.page import context
+
+ctx = context()
+st.title("Positions")
+df = ctx.frames()["positions"]
+ccy, masked = ctx.report_ccy, ctx.masked
+
+f = st.columns([2, 2, 2, 3])
+classes = f[0].multiselect("Asset class", sorted(df["asset_class"].dropna().unique()), placeholder="All")
+currencies = f[1].multiselect("Currency", sorted(df["currency"].dropna().unique()), placeholder="All")
+accounts = f[2].multiselect("Account", sorted(df["account"].unique()), placeholder="All")
+query = f[3].text_input("Search", placeholder="symbol, description, exchange...")
+shown = analytics.filter_positions(df, asset_classes=classes, currencies=currencies, accounts=accounts, text=query)
+
+total_mv = shown["market_value_report"].sum()
+st.caption(f"{len(shown):,} positions · market value {fmt.money(total_mv, ccy, masked)}",
+           help="Market value in the report currency, converted with the ledgers' FX rates. Futures count at "
+                "notional here; net liquidation counts only their P&L.")
+
+# What a trader reads first comes first; the native-currency detail follows.
+cols = ["account", "symbol", "description", "asset_class", "quantity", "currency", "price", "market_value_report",
+        "unrealized_pnl_report", "unrealized_pnl_pct", "market_value", "unrealized_pnl", "realized_pnl", "avg_cost",
+        "exchange", "country"]
+view = shown[cols].copy()
+view["unrealized_pnl_pct"] = view["unrealized_pnl_pct"] * 100
+money_cols = ["market_value", "market_value_report", "avg_cost", "unrealized_pnl", "unrealized_pnl_report",
+              "realized_pnl"]
+if masked:
+    view[money_cols + ["quantity"]] = fmt.MASK
+num = st.column_config.NumberColumn
+cfg = {
+    "account": "Account", "symbol": st.column_config.TextColumn("Symbol", pinned=True),
+    "description": st.column_config.TextColumn("Description", width="medium"), "asset_class": st.column_config.TextColumn("Class", width=72),
+    "exchange": "Exchange", "country": "Country", "currency": "Ccy",
+    "quantity": num("Quantity", format="%,.4g") if not masked else "Quantity",
+    "price": num("Price", format="%,.4f"),
+    "market_value": num("Mkt value (native)", format="%,.0f", help=analytics.HELP["market_value"]),
+    "market_value_report": num(f"Mkt value ({ccy})", format="%,.0f", help=analytics.HELP["market_value_base"]),
+    "avg_cost": num("Avg cost", format="%,.2f"),
+    "unrealized_pnl": num("Unrealised (native)", format="%,.0f", help=analytics.HELP["unrealized_pnl"]),
+    "unrealized_pnl_report": num(f"Unrealised ({ccy})", format="%,.0f"),
+    "unrealized_pnl_pct": num("Unrealised %", format="%.1f %%", help=analytics.HELP["unrealized_pnl_pct"]),
+    "realized_pnl": num("Realised (native)", format="%,.0f", help=analytics.HELP["realized_pnl"]),
+}
+
+
+def colour(v):
+    if isinstance(v, int | float):
+        return "color: #3fb950" if v > 0 else "color: #f85149" if v < 0 else ""
+    return ""
+
+
+styled = view.style.map(colour, subset=["unrealized_pnl", "unrealized_pnl_report", "unrealized_pnl_pct",
+                                        "realized_pnl"]) if len(view) <= 3000 and not masked else view
+event = st.dataframe(styled, hide_index=True, width="stretch", height=640, column_config=cfg,
+                     on_select="rerun", selection_mode="single-row", key="positions_table")
+
+picked = event.selection.rows if event and event.selection else []
+if picked:
+    row = shown.iloc[picked[0]]
+    with st.container(border=True):
+        st.subheader(f"{row['symbol']} · {row['description']}")
+        d = st.columns(4)
+        d[0].metric("Quantity", fmt.MASK if masked else f"{row['quantity']:,.4g}")
+        d[1].metric("Price", f"{row['price']:,.4f} {row['currency']}")
+        d[2].metric("Market value", fmt.money(row["market_value"], row["currency"], masked))
+        d[3].metric("Unrealised P&L", fmt.signed_money(row["unrealized_pnl"], row["currency"], masked),
+                    fmt.pct(row["unrealized_pnl_pct"]))
+        st.caption(f"Account {row['account']} · {row['asset_class']} on {row['exchange']} · multiplier "
+                   f"{row['multiplier']:g} · FX {row['currency']}->{row['base_currency']} {row['fx_rate']:.6g}")
+
+st.download_button("Download CSV (native and base, FX rate, as-of)", loaders.positions_csv(shown),
+                   file_name="ibkr-desk-positions.csv", mime="text/csv", disabled=masked, on_click="ignore")

@@ -1,0 +1,174 @@
+"""Order entry: the contract picked, the ticket built from it, and what is wrong with it, as plain values.
+
+A form (the dashboard's ticket, a CLI, a test) turns its inputs into a :class:`TicketInput`; :func:`check`
+answers with the ticket (``ibkr.orders``) or the problems a trader must fix before anything can be sent, plus
+warnings (a limit price far from the market) that do not block. :func:`fingerprint` names a ticket's exact
+content, so a preview or a submission belongs to one ticket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ibkr.errors import OrderValidationError
+from ibkr.orders._ticket import AssetClass, OrderType
+from ibkr.orders.tickets import BondOrder, CryptoOrder, ForexOrder, FutureOrder, OptionOrder, OrderTicket, StockOrder
+
+FAR_FROM_MARKET = 0.03
+"""IBKR asks about limit prices more than 3 % away from the market (question o163); the ticket warns first."""
+
+NEEDS_LIMIT = ("LMT", "STOP_LIMIT")
+NEEDS_STOP = ("STP", "STOP_LIMIT", "TRAIL")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The contract the trader picked in the lookup, with what each ticket type needs to name it."""
+
+    asset_class: str
+    conid: int
+    label: str
+    symbol: str
+    currency: str | None = None
+    expiry: dt.date | None = None
+    strike: float | None = None
+    right: str | None = None
+    contract_month: str | None = None
+    pair: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketInput:
+    """Every value of the ticket's widgets (None where the trader left a field empty)."""
+
+    account_id: str | None
+    tradable: tuple[str, ...]
+    pick: Pick | None
+    side: str = "BUY"
+    quantity: float | None = None
+    order_type: str = "LMT"
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trailing_amount: float | None = None
+    trailing_type: str = "amt"
+    tif: str = "DAY"
+    outside_rth: bool = False
+    last_price: float | None = None
+
+
+@dataclass
+class TicketCheck:
+    """The ticket when it can be sent; otherwise ``errors``. ``warnings`` never block."""
+
+    ticket: OrderTicket | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    hint: str | None = None  # what to do next on a ticket not filled in yet (not an error)
+
+    @property
+    def ok(self) -> bool:
+        return self.ticket is not None and not self.errors
+
+
+def make_ticket(inp: TicketInput) -> OrderTicket:
+    """The ``ibkr.orders`` ticket for the picked contract (raises OrderValidationError on impossible values)."""
+    pick = inp.pick
+    if pick is None:
+        raise OrderValidationError("Pick the contract first.")
+    kind = inp.order_type
+    common: dict[str, Any] = {
+        "account_id": inp.account_id or "", "side": inp.side, "quantity": inp.quantity or 0.0, "order_type": kind,
+        "limit_price": inp.limit_price if kind in NEEDS_LIMIT else None,
+        "stop_price": inp.stop_price if kind in NEEDS_STOP else None,
+        "trailing_amount": inp.trailing_amount if kind == "TRAIL" else None,
+        "trailing_type": inp.trailing_type, "tif": inp.tif, "outside_rth": inp.outside_rth, "conid": pick.conid,
+    }
+    cls = AssetClass(pick.asset_class)
+    if cls is AssetClass.STK:
+        return StockOrder(symbol=pick.symbol, **common)
+    if cls is AssetClass.OPT:
+        return OptionOrder(underlying=pick.symbol, expiry=pick.expiry, strike=pick.strike, right=pick.right, **common)
+    if cls is AssetClass.FUT:
+        return FutureOrder(symbol=pick.symbol, contract_month=pick.contract_month or "", **common)
+    if cls is AssetClass.CASH:
+        return ForexOrder(pair=pick.pair or pick.symbol, **common)
+    if cls is AssetClass.BOND:
+        return BondOrder(description=pick.label, **common)
+    return CryptoOrder(symbol=pick.symbol, **common)
+
+
+def far_from_market(price: float | None, last: float | None) -> float | None:
+    """The relative distance of ``price`` from ``last`` (0.05 = 5 % above), or None without both."""
+    if price is None or not last or last <= 0:
+        return None
+    return (price - last) / last
+
+
+def check(inp: TicketInput, lookup_problem: str | None = None) -> TicketCheck:
+    """Everything wrong with the ticket, in a trader's words, before anything is sent."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    if not inp.account_id:
+        errors.append("Choose the account the order is for.")
+    elif inp.account_id not in inp.tradable:
+        listed = ", ".join(inp.tradable) or "none (is the brokerage session up?)"
+        errors.append(f"You may not trade in account {inp.account_id}: this session can trade {listed}. "
+                      "Choose one of those accounts.")
+    if lookup_problem:
+        errors.append(lookup_problem)
+    if inp.pick is None:
+        hint = None if lookup_problem else "Type a symbol and press Enter, then pick the contract from IBKR's results."
+        return TicketCheck(None, errors, warnings, hint)
+    try:
+        ticket = make_ticket(inp)
+    except OrderValidationError as exc:
+        return TicketCheck(None, errors + [exc.message], warnings)
+    for problem in ticket.problems():
+        if problem.startswith("Quantity must") and inp.quantity is None:
+            problem = "Enter the quantity."
+        if problem not in errors:
+            errors.append(problem)
+    if inp.order_type == "TRAIL" and inp.stop_price is None:
+        errors.append("A trailing stop (TRAIL) order needs its initial stop price.")
+    if inp.order_type in NEEDS_LIMIT:
+        distance = far_from_market(inp.limit_price, inp.last_price)
+        if distance is not None and abs(distance) > FAR_FROM_MARKET:
+            where = "above" if distance > 0 else "below"
+            warnings.append(
+                f"The limit price {inp.limit_price:,.6g} is {abs(distance):.1%} {where} the last price "
+                f"{inp.last_price:,.6g}. Check it is not a typo: IBKR will ask you to confirm a price more than "
+                f"{FAR_FROM_MARKET:.0%} from the market.")
+    if inp.last_price is None:
+        warnings.append("No market price for this contract yet: IBKR will ask you to confirm an order sent "
+                        "without market data.")
+    return TicketCheck(None if errors else ticket, errors, warnings)
+
+
+def fingerprint(ticket: OrderTicket) -> str:
+    """A short id of a ticket's exact content: a preview or a submission belongs to one fingerprint."""
+    text = f"{type(ticket).__name__}:{ticket.model_dump_json()}"
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def price_format(asset_class: str, last: float | None) -> tuple[float, str]:
+    """Step and display format of a price input: forex in 5 decimals, small prices in 4, others in 2."""
+    if asset_class == "CASH":
+        return 0.00005, "%.5f"
+    if last is not None and abs(last) < 10:
+        return 0.0001, "%.4f"
+    return 0.01, "%.2f"
+
+
+def round_price(asset_class: str, price: float | None) -> float | None:
+    if price is None:
+        return None
+    decimals = int(price_format(asset_class, price)[1][2])
+    return round(price, decimals)
+
+
+def order_types_for(asset_class: str) -> list[str]:
+    """Order types the ticket offers; IBKR documents all five for every class it trades here."""
+    return [t.value for t in OrderType]

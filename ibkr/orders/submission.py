@@ -1,0 +1,222 @@
+"""A submission from the click to IBKR's final answer: a new order, a modify or a cancel, with IBKR's questions.
+
+One click sends one order. A submission is an :class:`OrderFlow` stored under a key *before* the request is
+sent (:func:`begin`); while it exists the form shows it instead of its Submit button, so a double click, a
+rerun or a second click on a question's button finds the flow and sends nothing. The result is written onto
+the flow object as soon as the client returns (:func:`run`), so a form interrupted meanwhile still finds it.
+
+The functions take a mapping (``st.session_state`` on the dashboard, a dict in tests) and a client that
+speaks :class:`OrderClient` (``ClientPortalClient`` does). The wire side is ``ibkr.endpoints.trading``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from ibkr.errors import (
+    AccessDenied,
+    GatewayUnavailable,
+    IbkrError,
+    NotAuthenticated,
+    OrderRejected,
+    OrderStatusUnknown,
+    OrderValidationError,
+    RateLimited,
+    UnknownAccount,
+)
+from ibkr.models import Order, OrderAccepted, OrderDeclined, OrderStatus, PendingConfirmation
+
+log = logging.getLogger(__name__)
+
+
+class OrderClient(Protocol):
+    """What a submission needs of the client (``ClientPortalClient`` has it)."""
+
+    def confirm(self, pending: PendingConfirmation, *,
+                option: str | None = None) -> OrderAccepted | PendingConfirmation: ...
+    def reject(self, pending: PendingConfirmation) -> OrderDeclined: ...
+    def order_status(self, order_id: int | str) -> OrderStatus: ...
+    def find_live_order(self, account_id: str | None, coid: str) -> Order | None: ...
+
+
+NOT_SENT_ERRORS = (OrderValidationError, UnknownAccount, NotAuthenticated, AccessDenied, RateLimited)
+
+
+class Stage(StrEnum):
+    SENDING = "sending"
+    QUESTIONS = "questions"
+    PLACED = "placed"
+    DECLINED = "declined"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    NOT_SENT = "not sent"
+    ACKNOWLEDGED = "acknowledged"  # a cancel request IBKR took
+
+
+@dataclass
+class OrderFlow:
+    """One submission (a new order, a modify or a cancel) from the click to its final answer."""
+
+    kind: str  # "new", "modify", "cancel"
+    title: str  # "BUY 10 AAPL LMT limit 228.5 DAY"
+    account_id: str
+    ticket_fingerprint: str | None = None
+    flow_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    stage: Stage = Stage.SENDING
+    pending: PendingConfirmation | None = None
+    answering: str | None = None  # the reply id whose answer is on its way
+    answered: list[tuple[list[str], bool]] = field(default_factory=list)  # (message ids, yes?) per round
+    accepted: OrderAccepted | None = None
+    status: OrderStatus | None = None
+    message: str | None = None
+    coid: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Sending or waiting for the trader's answers: nothing else may be sent from this ticket."""
+        return self.stage in (Stage.SENDING, Stage.QUESTIONS)
+
+    @property
+    def order_id(self) -> str | None:
+        return self.accepted.order_id if self.accepted else None
+
+
+def begin(store: MutableMapping[str, Any], key: str, flow: OrderFlow) -> OrderFlow | None:
+    """Register ``flow`` under ``key`` unless a submission is already there: None means "send nothing"."""
+    if store.get(key) is not None:
+        log.info("a submission is already under %s; ignoring the click", key)
+        return None
+    store[key] = flow
+    return flow
+
+
+def clear(store: MutableMapping[str, Any], key: str) -> None:
+    """Forget a finished submission (the "New order" button); an active one stays."""
+    flow = store.get(key)
+    if flow is None or not flow.active:
+        store.pop(key, None)
+
+
+def run(flow: OrderFlow, client: OrderClient, call: Callable[[], Any]) -> OrderFlow:
+    """Send one request of the flow (place, modify, confirm) and record its outcome on the flow."""
+    try:
+        result = call()
+    except OrderRejected as exc:
+        flow.stage, flow.pending, flow.message = Stage.REJECTED, None, exc.message
+    except OrderStatusUnknown as exc:
+        flow.stage, flow.pending, flow.message = Stage.UNKNOWN, None, exc.message
+        flow.coid = exc.coid or flow.coid
+    except NOT_SENT_ERRORS as exc:
+        flow.stage, flow.pending = Stage.NOT_SENT, None
+        flow.message = exc.message if exc.message.startswith("Order not sent") else f"Not sent: {exc.message}"
+    except GatewayUnavailable as exc:
+        if flow.pending is not None or flow.kind != "new":
+            flow.stage, flow.pending = Stage.UNKNOWN, None
+            flow.message = (f"The request failed before IBKR answered ({exc.message}). Check the live orders "
+                            "before trying again.")
+        else:
+            flow.stage, flow.message = Stage.NOT_SENT, f"Not sent: {exc.message}"
+    except IbkrError as exc:
+        flow.stage, flow.pending = Stage.UNKNOWN, None
+        flow.message = (f"IBKR's answer could not be read ({exc.message}). The order may have reached IBKR: check "
+                        "the live orders before sending it again.")
+    except Exception as exc:  # a bug must not leave the flow "sending" and the ticket locked
+        log.exception("order request failed")
+        flow.stage, flow.pending = Stage.UNKNOWN, None
+        flow.message = (f"The request failed unexpectedly ({type(exc).__name__}: {exc}). The order may have reached "
+                        "IBKR: check the live orders before sending it again.")
+    else:
+        record(flow, client, result)
+    finally:
+        flow.answering = None
+    return flow
+
+
+def record(flow: OrderFlow, client: OrderClient, result: Any) -> None:
+    """Apply an answer: questions to show, an accepted order (with its status), or the trader's "no"."""
+    if isinstance(result, PendingConfirmation):
+        flow.stage, flow.pending = Stage.QUESTIONS, result
+        flow.coid = result.coid or flow.coid
+        return
+    flow.pending = None
+    if isinstance(result, OrderDeclined):
+        flow.stage = Stage.DECLINED
+        said = (result.message or "").strip()
+        flow.message = ("You declined IBKR's question, so IBKR did not place the order."
+                        + (f" IBKR answered: {said}." if said else ""))
+        return
+    if isinstance(result, OrderAccepted):
+        flow.stage, flow.accepted = Stage.PLACED, result
+        flow.coid = result.coid or flow.coid
+        if result.found_after_timeout:
+            flow.message = (f"The gateway did not answer in time, so the page looked for the order's cOID {flow.coid} "
+                            f"among the live orders and found it: order {result.order_id} went through "
+                            f"({result.order_status or 'status pending'}). Do not send it again.")
+        flow.status = current_status(client, result.order_id)
+        return
+    flow.stage = Stage.ACKNOWLEDGED
+    flow.message = getattr(result, "msg", None) or "IBKR acknowledged the request."
+
+
+def current_status(client: OrderClient, order_id: str | None) -> OrderStatus | None:
+    """The order's status right after the answer (None when IBKR cannot say yet)."""
+    if not order_id:
+        return None
+    try:
+        return client.order_status(order_id)
+    except IbkrError as exc:
+        log.info("status of order %s unavailable: %s", order_id, exc.message)
+        return None
+
+
+def round_key(pending: PendingConfirmation) -> str:
+    """What identifies one round of questions: IBKR's reply id, or the request id of an advanced prompt."""
+    if pending.prompt is not None:
+        return f"prompt-{pending.prompt.req_id or pending.prompt.order_id}"
+    return pending.reply_id or f"round-{pending.round}"
+
+
+def answer(flow: OrderFlow, client: OrderClient, key: str, yes: bool, option: str | None = None) -> bool:
+    """The trader's answer to the round ``key``; False (nothing sent) when that round was answered already.
+
+    ``option`` answers an advanced prompt (one of ``pending.prompt.options``).
+    """
+    pending = flow.pending
+    if flow.stage is not Stage.QUESTIONS or pending is None or round_key(pending) != key or flow.answering:
+        log.info("answer to %s ignored: that round is no longer open", key)
+        return False
+    flow.answering = key
+    ids = [q.message_id for q in pending.questions]
+    if pending.prompt is not None:
+        ids = [pending.prompt.message_id or "prompt"]
+    flow.answered.append((ids, yes))
+    if option is not None:
+        run(flow, client, lambda: client.confirm(pending, option=option))
+    else:
+        run(flow, client, lambda: client.confirm(pending) if yes else client.reject(pending))
+    return True
+
+
+def recheck(flow: OrderFlow, client: OrderClient) -> bool:
+    """Look for an order of unknown outcome among the live orders again, by its cOID; True when found."""
+    if flow.stage is not Stage.UNKNOWN or not flow.coid:
+        return False
+    try:
+        order = client.find_live_order(flow.account_id, flow.coid)
+    except IbkrError as exc:
+        flow.message = f"Could not look at the live orders ({exc.message}). The order's cOID is {flow.coid}."
+        return False
+    if order is None:
+        stamp = dt.datetime.now().strftime("%H:%M:%S")
+        flow.message = (f"At {stamp} the order (cOID {flow.coid}) was still not among the live orders. It may yet "
+                        "reach IBKR: check TWS or the live orders before sending it again.")
+        return False
+    record(flow, client, OrderAccepted(order_id=str(order.order_id), order_status=order.status, coid=flow.coid,
+                                       found_after_timeout=True))
+    return True

@@ -1,0 +1,75 @@
+"""The simulator's own API under ``/sim/`` (not IBKR's): the truth, statistics, session actions, faults, clock."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ibkr_sim.routes.base import json_body
+
+SESSION_ACTIONS = ("expire", "compete", "logout", "drop_brokerage", "login")
+
+
+def routes(sim) -> list[Route]:
+    async def state(request: Request):
+        truth = sim.world.state()
+        truth["orders"] = sim.orders.state()
+        s = sim.session
+        truth["session"] = {"sso": s.sso, "authenticated": s.authenticated, "competing": s.competing,
+                            "connected": s.connected, "primed_iserver": s.primed_iserver,
+                            "primed_portfolio": s.primed_portfolio, "events": s.events[-20:]}
+        return JSONResponse(truth)
+
+    async def stats(request: Request):
+        return JSONResponse(sim.stats())
+
+    async def session_action(request: Request):
+        body = await json_body(request) or {}
+        action = body.get("action")
+        if action not in SESSION_ACTIONS:
+            return JSONResponse({"error": f"action must be one of {', '.join(SESSION_ACTIONS)}"}, status_code=400)
+        s = sim.session
+        {"expire": lambda: s.end("expired (admin)"), "compete": s.compete, "logout": lambda: s.end("logout (admin)"),
+         "drop_brokerage": s.drop_brokerage, "login": s.login}[action]()
+        return JSONResponse({"action": action, "sso": s.sso, "authenticated": s.authenticated,
+                             "competing": s.competing})
+
+    async def faults(request: Request):
+        if request.method == "DELETE":
+            sim.faults.clear()
+        elif request.method == "POST":
+            body = await json_body(request)
+            if not isinstance(body, dict):
+                return JSONResponse({"error": "send a JSON object describing the fault"}, status_code=400)
+            try:
+                sim.faults.add(body)
+            except (TypeError, ValueError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"faults": sim.faults.describe()})
+
+    async def clock(request: Request):
+        body = await json_body(request) or {}
+        try:
+            ticks = int(body.get("ticks", 1))
+        except (TypeError, ValueError):
+            return JSONResponse({"error": "ticks must be an integer"}, status_code=400)
+        sim.world.advance(ticks)
+        sim.orders.match_resting()
+        return JSONResponse({"ticks": sim.world.ticks})
+
+    async def pacing(request: Request):
+        body = await json_body(request) or {}
+        if "enabled" in body:
+            sim.pacer.enabled = bool(body["enabled"])
+        sim.pacer.release()
+        return JSONResponse({"enabled": sim.pacer.enabled, "rate_limited": sim.pacer.rate_limited})
+
+    return [
+        Route("/sim/state", state, methods=["GET"]),
+        Route("/sim/stats", stats, methods=["GET"]),
+        Route("/sim/session", session_action, methods=["POST"]),
+        Route("/sim/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/sim/clock", clock, methods=["POST"]),
+        Route("/sim/pacing", pacing, methods=["POST"]),
+    ]

@@ -1,0 +1,136 @@
+"""Fault injection for tests and demos (``POST /sim/faults``): latency, error statuses, dropped connections.
+
+A fault matches requests by method and path glob (the API path without ``/v1/api``), lasts for a number of
+matching requests and/or seconds, and fires with a probability ``rate``. ``phase="after"`` lets the request be
+handled first (an order is placed) and then delays or drops the answer, which is how a client's timeout on a
+successful placement is reproduced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ibkr_sim.routes.base import api_path_of
+
+
+@dataclass
+class Fault:
+    paths: list[str] = field(default_factory=lambda: ["*"])
+    methods: list[str] = field(default_factory=list)  # empty: any
+    latency: float = 0.0
+    status: int | None = None
+    drop: bool = False
+    rate: float = 1.0
+    count: int | None = None
+    seconds: float | None = None
+    phase: str = "before"  # "before" or "after" the handler runs
+    created: float = field(default_factory=time.monotonic)
+    fired: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.methods and method.upper() not in {m.upper() for m in self.methods}:
+            return False
+        return any(fnmatch.fnmatchcase(path, p) for p in self.paths)
+
+    def alive(self) -> bool:
+        if self.count is not None and self.fired >= self.count:
+            return False
+        return not (self.seconds is not None and time.monotonic() - self.created > self.seconds)
+
+
+class FaultTable:
+    def __init__(self, seed: int = 0) -> None:
+        self.faults: list[Fault] = []
+        self._rng = random.Random(seed)
+
+    def add(self, spec: dict[str, Any]) -> Fault:
+        allowed = {k: v for k, v in spec.items() if k in Fault.__dataclass_fields__ and k not in ("created", "fired")}
+        if isinstance(allowed.get("paths"), str):
+            allowed["paths"] = [allowed["paths"]]
+        fault = Fault(**allowed)
+        if fault.phase not in ("before", "after"):
+            raise ValueError("phase must be 'before' or 'after'")
+        self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self.faults.clear()
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        self.faults = [f for f in self.faults if f.alive()]
+        for f in self.faults:
+            if f.matches(method, path) and self._rng.random() < f.rate:
+                f.fired += 1
+                return f
+        return None
+
+    def describe(self) -> list[dict]:
+        return [{k: v for k, v in asdict(f).items() if k != "created"} for f in self.faults if f.alive()]
+
+
+def _drop_connection(send: Any) -> bool:
+    """Close the TCP connection under uvicorn without answering (the client sees a dropped connection)."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        return False
+    transport.close()
+    return True
+
+
+class FaultMiddleware:
+    """Outermost ASGI layer, so it holds uvicorn's own ``send`` (needed to drop a connection)."""
+
+    def __init__(self, app: Any, table: FaultTable) -> None:
+        self.app = app
+        self.table = table
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(("/v1/api", "/v1/portal")):
+            await self.app(scope, receive, send)
+            return
+
+        fault = self.table.pick(scope["method"], api_path_of(scope["path"]))
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault.phase == "before":
+            if not await _disrupt(fault, send):
+                await self.app(scope, receive, send)
+            return
+        # after: run the handler, hold its answer back, then delay/drop/replace it.
+        messages: list[dict] = []
+
+        async def hold(message: dict) -> None:
+            messages.append(message)
+
+        await self.app(scope, receive, hold)
+        if not await _disrupt(fault, send):
+            for message in messages:
+                await send(message)
+
+
+async def _disrupt(fault: Fault, send: Any) -> bool:
+    """Apply a fault's latency, then drop the connection or answer its error status; True if it answered."""
+    if fault.latency:
+        await asyncio.sleep(fault.latency)
+    if fault.drop and _drop_connection(send):
+        return True
+    if fault.status:
+        await _send_error(send, fault.status)
+        return True
+    return False
+
+
+async def _send_error(send: Any, status: int) -> None:
+    texts = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+    body = json.dumps({"error": texts.get(status, "error"), "statusCode": status}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

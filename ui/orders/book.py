@@ -1,0 +1,165 @@
+"""Live orders (status, filled, remaining, price) with cancel and modify, and the trades of the last 7 days.
+
+Both sections are fragments that refresh on their own; their reads (``ui.orders.lookups``) are cached briefly and
+shared by every viewer, which keeps them inside IBKR's pacing (one live-orders and one trades request per 5 s).
+The frames are ``ibkr.analytics.orders``; the submissions ``ibkr.orders.submission``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
+from ibkr.errors import IbkrError
+from ibkr.models import Order
+from ibkr.orders.submission import OrderFlow, begin, clear, run
+from ui import fmt, services, state
+from ui.orders.lookups import LIVE_SECONDS, TRADES_SECONDS, live_orders_of, refresh, trades_of
+from ui.orders.submission import DISABLED_WHY, draw_flow
+
+WORKING = ("PendingSubmit", "PreSubmitted", "Submitted")
+
+
+def _scope(account_ids: list[str]) -> str | None:
+    return account_ids[0] if len(account_ids) == 1 else None
+
+
+@st.fragment(run_every=LIVE_SECONDS, parallel=True)
+def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> None:
+    st.subheader("Live orders")
+    try:
+        orders = live_orders_of(_scope(account_ids))
+    except IbkrError as exc:
+        st.warning(f"Could not load the live orders: {exc.message}", icon=":material/warning:")
+        return
+    if account_ids:
+        orders = [o for o in orders if not o.account_id or o.account_id in account_ids]
+    frame = orders_frame(orders)
+    working = [o for o in orders if o.status in WORKING]
+    if frame.empty:
+        st.caption("No orders in this brokerage session yet.")
+    else:
+        if masked:
+            frame[["quantity", "filled", "remaining"]] = fmt.MASK
+        num = st.column_config.NumberColumn
+        st.dataframe(frame, hide_index=True, width="stretch", key="order_book_table", column_config={
+            "order_id": st.column_config.TextColumn("Order"), "account": "Account", "instrument": "Instrument",
+            "asset_class": "Class", "side": "Side", "type": "Type", "quantity": "Quantity", "filled": "Filled",
+            "remaining": "Remaining", "price": num("Price", format="%,.6g", help="Limit price (stop price for STP "
+                                                   "and TRAIL)"), "stop": num("Stop", format="%,.6g"),
+            "avg_price": num("Avg fill", format="%,.6g"), "tif": "TIF", "status": "Status",
+            "updated": st.column_config.DatetimeColumn("Updated", format="HH:mm:ss"), "coid": "cOID"})
+    st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · refreshes every "
+               f"{LIVE_SECONDS} s · as of {dt.datetime.now().strftime('%H:%M:%S')}")
+    _actions(working, trading_enabled)
+
+
+def _actions(working: list[Order], trading_enabled: bool) -> None:
+    flow = st.session_state.get(state.BOOK_FLOW)
+    if flow is not None:
+        draw_flow(flow, state.BOOK_FLOW)
+        if flow.active:
+            return
+    if not working:
+        return
+    with st.container(border=True):
+        by_id = {o.order_id: o for o in working}
+        picked = st.selectbox("Working order to change or cancel", list(by_id), key="order_book_pick",
+                              format_func=lambda oid: _label(by_id[oid]))  # by id: a new price keeps the choice
+        order = by_id.get(picked, working[0])
+        st.caption(_now(order))
+        seq = st.session_state.get(state.BOOK_SEQ, 0)
+        kind = order_kind(order)
+        cols = st.columns(4)
+        oid = order.order_id
+        quantity = cols[0].number_input("New quantity", min_value=0.0, value=float(order.total_size or 0), step=1.0,
+                                        format="%g", key=f"order_mod_qty_{oid}", disabled=not trading_enabled)
+        changes: dict[str, object] = {}
+        if quantity != (order.total_size or 0):
+            changes["quantity"] = quantity
+        if kind in ("LMT", "STOP_LIMIT") and order.price is not None:
+            limit = cols[1].number_input("New limit price", min_value=0.0, value=float(order.price), format="%.5g",
+                                         step=_step(order.price), key=f"order_mod_limit_{oid}",
+                                         disabled=not trading_enabled)
+            if abs(limit - order.price) > 1e-12:
+                changes["limit_price"] = limit
+        stop_now = order.aux_price if kind == "STOP_LIMIT" else order.price if kind == "STP" else None
+        if stop_now is not None:
+            stop = cols[2].number_input("New stop price", min_value=0.0, value=float(stop_now), format="%.5g",
+                                        step=_step(stop_now), key=f"order_mod_stop_{oid}", disabled=not trading_enabled)
+            if abs(stop - stop_now) > 1e-12:
+                changes["stop_price"] = stop
+        modify = cols[3].button(f"Modify order {oid}", key=f"order_modify_{oid}_{seq}", width="stretch",
+                                disabled=not trading_enabled or not changes, icon=":material/edit:")
+        cancel = cols[3].button(f"Cancel order {oid}", key=f"order_cancel_{oid}_{seq}", width="stretch",
+                                disabled=not trading_enabled, icon=":material/close:")
+        if not trading_enabled:
+            st.caption(DISABLED_WHY)
+        if modify or cancel:
+            _send(order, changes if modify else None)
+
+
+def _label(o: Order) -> str:
+    """What never changes while an order works (a label that changed would reset the picker to the first order)."""
+    return f"{o.order_id} · {o.account_id} · {o.side} {o.description1 or o.ticker or ''} {order_kind(o)}"
+
+
+def _now(o: Order) -> str:
+    price = f" at {o.price:,.6g}" if o.price is not None else ""
+    stop = f", stop {o.aux_price:,.6g}" if o.aux_price is not None else ""
+    return (f"Now: {o.side} {o.total_size or 0:g} {o.description1 or o.ticker or ''} {order_kind(o)}{price}{stop} · "
+            f"filled {o.filled_quantity or 0:g}, remaining {o.remaining_quantity or 0:g} · {o.status}")
+
+
+def _send(order: Order, changes: dict[str, object] | None) -> None:
+    """Modify (``changes``) or cancel one order: registered first, sent once, recorded on the flow."""
+    client = services.client()
+    account = order.account_id or ""
+    what = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in (changes or {}).items())  # type: ignore[str-format]
+    name = order.description1 or order.ticker or ""
+    title = (f"Modify order {order.order_id} ({what})" if changes is not None
+             else f"Cancel order {order.order_id} ({order.side} {order.total_size or 0:g} {name})")
+    with st.spinner(f"{title}..."):
+        st.session_state[state.BOOK_SEQ] = st.session_state.get(state.BOOK_SEQ, 0) + 1
+        clear(st.session_state, state.BOOK_FLOW)
+        flow = begin(st.session_state, state.BOOK_FLOW,
+                          OrderFlow("modify" if changes is not None else "cancel", title, account))
+        if flow is not None:
+            if changes is not None:
+                run(flow, client, lambda: client.modify(account, order.order_id, changes))
+            else:
+                run(flow, client, lambda: client.cancel(account, order.order_id))
+    refresh()
+    st.rerun()
+
+
+def _step(price: float) -> float:
+    return 0.00005 if abs(price) < 5 else 0.01
+
+
+@st.fragment(run_every=TRADES_SECONDS, parallel=True)
+def trades(account_ids: list[str], masked: bool) -> None:
+    st.subheader("Trades, last 7 days")
+    try:
+        found = trades_of(_scope(account_ids))
+    except IbkrError as exc:
+        st.warning(f"Could not load the trades: {exc.message}", icon=":material/warning:")
+        return
+    if account_ids:
+        found = [t for t in found if (t.account or t.account_code) in account_ids]
+    frame = trades_frame(found)
+    if frame.empty:
+        st.caption("No trades in the last 7 days.")
+        return
+    if masked:
+        frame[["quantity", "commission", "net_amount"]] = fmt.MASK
+    num = st.column_config.NumberColumn
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"), "account": "Account",
+        "instrument": "Instrument", "asset_class": "Class", "side": "Side", "quantity": "Quantity",
+        "price": num("Price", format="%,.6g"), "commission": num("Commission", format="%,.2f"),
+        "net_amount": num("Net amount", format="%,.2f"), "exchange": "Exchange",
+        "order_id": st.column_config.NumberColumn("Order", format="%d"), "coid": "cOID", "execution_id": "Execution"})
+    st.caption(f"{len(frame)} execution{'s' if len(frame) != 1 else ''} · refreshes every {TRADES_SECONDS} s")

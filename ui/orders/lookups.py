@@ -1,0 +1,142 @@
+"""Cached reads of the Orders page: the contract lookups of the ticket (IBKR's documented workflows,
+docs/cpapi.md section 4), the tradable accounts, quotes, and the live orders and trades.
+
+Every function takes plain values (never widgets) and returns models, so Streamlit can cache them; an
+:class:`~ibkr.errors.IbkrError` is not cached and reaches the picker, which shows its message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from ibkr.errors import RequestRejected
+from ibkr.models import (
+    ContractInfo,
+    FuturesContract,
+    Order,
+    SecdefInfo,
+    SecdefSearchResult,
+    Snapshot,
+    Strikes,
+    Trade,
+)
+from ui import services
+
+log = logging.getLogger(__name__)
+LOOKUP_TTL = 300
+QUOTE_TTL = 5
+LIVE_SECONDS = 8  # the live orders fragment's refresh; its cache lives 1 s less, > IBKR's 5 s pacing
+TRADES_SECONDS = 20
+
+
+@st.cache_data(ttl=LIVE_SECONDS - 1, show_spinner=False)  # > IBKR's 5 s pacing: a miss never waits
+def live_orders_of(account_id: str | None) -> list[Order]:
+    return services.client().live_orders(account_id)
+
+
+@st.cache_data(ttl=TRADES_SECONDS - 1, show_spinner=False)
+def trades_of(account_id: str | None) -> list[Trade]:
+    return services.client().trades(days=7, account_id=account_id)
+
+
+def refresh() -> None:
+    """Forget the cached orders and trades (after anything was sent)."""
+    live_orders_of.clear()
+    trades_of.clear()
+
+
+def _client():
+    return services.client()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def tradable_accounts() -> list[str]:
+    """The accounts ``/iserver/accounts`` lists: the only ones an order may be sent for."""
+    return _client().tradable_account_ids(refresh=True)
+
+
+@st.cache_data(ttl=LOOKUP_TTL, show_spinner="Looking up the contract...")
+def search(symbol: str, sec_type: str | None = None) -> list[SecdefSearchResult]:
+    """``/iserver/secdef/search`` for a symbol (also what lets IBKR answer strikes and derivative quotes)."""
+    return _client().secdef_search(symbol.strip().upper(), sec_type=sec_type)
+
+
+def with_section(results: list[SecdefSearchResult], sec_type: str) -> list[SecdefSearchResult]:
+    """The results that trade as ``sec_type`` (a stock's search also lists forex pairs and crypto)."""
+    return [r for r in results if r.conid and r.section(sec_type) is not None]
+
+
+@st.cache_data(ttl=LOOKUP_TTL, show_spinner="Loading strikes...")
+def strikes(symbol: str, conid: int, month: str) -> Strikes:
+    """Call and put strikes of an underlying's month (``ClientPortalClient.option_strikes``)."""
+    return _client().option_strikes(symbol, conid, month)
+
+
+@st.cache_data(ttl=LOOKUP_TTL, show_spinner="Loading the option contract...")
+def option_contracts(symbol: str, conid: int, month: str, strike: float, right: str) -> list[SecdefInfo]:
+    """The option contracts of one month, strike and right (``ClientPortalClient.option_contracts``)."""
+    return _client().option_contracts(symbol, conid, month, strike, right)
+
+
+@st.cache_data(ttl=LOOKUP_TTL, show_spinner="Loading futures...")
+def futures(symbol: str) -> list[FuturesContract]:
+    """The non-expired futures of a symbol, nearest expiry first."""
+    key = symbol.strip().upper()
+    found = _client().futures_by_symbol(key).get(key, [])
+    return sorted(found, key=lambda f: f.expiration_date or 0)
+
+
+@st.cache_data(ttl=LOOKUP_TTL, show_spinner="Looking up forex pairs...")
+def forex_pairs(text: str) -> list[tuple[str, int]]:
+    """``(pair, conid)`` for a currency or a pair (``ClientPortalClient.forex_pairs``)."""
+    return _client().forex_pairs(text)
+
+
+@st.cache_data(ttl=LOOKUP_TTL, show_spinner="Looking up bond issuers...")
+def bond_issuers(symbol: str) -> list[tuple[str, str, int]]:
+    """``(issuer id, issuer name, search conid)`` of the bonds a symbol's search lists."""
+    out = []
+    for result in _client().secdef_search(symbol.strip().upper(), sec_type="BOND"):
+        if result.section("BOND") is None:
+            continue
+        for issuer in result.issuers:
+            if issuer.id:
+                out.append((issuer.id, issuer.name or issuer.id, int(result.conid or 0)))
+    return out
+
+
+@st.cache_data(ttl=LOOKUP_TTL, show_spinner="Loading the issuer's bonds...")
+def bonds(search_conid: int, issuer_id: str) -> list[SecdefInfo]:
+    """The bonds of one issuer, by maturity."""
+    found = _client().secdef_info(search_conid, "BOND", issuer_id=issuer_id)
+    return sorted(found, key=lambda b: b.maturity_date or "")
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def details(conid: int) -> ContractInfo | None:
+    """Exchange, currency and multiplier of a contract (None when IBKR cannot say)."""
+    try:
+        return _client().contract_info(conid)
+    except RequestRejected as exc:
+        log.info("contract info for %s unavailable: %s", conid, exc.message)
+        return None
+
+
+@st.cache_data(ttl=QUOTE_TTL, show_spinner=False)
+def quote(conid: int) -> Snapshot | None:
+    """Last, bid and ask of a contract (the snapshot preflight is handled, so IBKR knows we saw the market)."""
+    found = _client().snapshot([conid])
+    return next((s for s in found if s.conid == conid), None)
+
+
+def reference_price(snap: Snapshot | None) -> float | None:
+    """The price a limit is compared with: the last price, else the mid of bid and ask."""
+    if snap is None:
+        return None
+    if snap.last_price is not None:
+        return snap.last_price
+    if snap.bid is not None and snap.ask is not None:
+        return (snap.bid + snap.ask) / 2
+    return None

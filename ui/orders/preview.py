@@ -1,0 +1,85 @@
+"""The what-if preview: commission, equity and margin before / change / after, a chart, and the margin
+utilisation the order would leave. The figures are ``ibkr.analytics.whatif``; this module draws them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ibkr.analytics import HELP, utilisation_status, whatif_table, whatif_utilisation
+from ibkr.errors import IbkrError
+from ibkr.models import WhatIf
+from ibkr.orders.entry import fingerprint
+from ui import figures, fmt, services, state
+from ui.orders.text import ibkr_markdown
+from ui.orders.ticket import TicketView
+
+
+def markdown_table(whatif: WhatIf, ccy: str, masked: bool) -> str:
+    """Before / change / after of equity with loan value and margin, as a markdown table."""
+    lines = [f"| {ccy} | Before | Change | After |", "|---|--:|--:|--:|"]
+    for _, row in whatif_table(whatif).iterrows():
+        label = row["figure"]
+        cells = [fmt.money(row["current"], "", masked), fmt.signed_money(row["change"], "", masked),
+                 fmt.money(row["after"], "", masked)]
+        if label.startswith("Position"):
+            cells = ["—" if v is None or pd.isna(v) else f"{v:+,.10g}" if i == 1 else f"{v:,.10g}"
+                     for i, v in enumerate((row["current"], row["change"], row["after"]))]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def button(view: TicketView) -> None:
+    """The Preview button: asks IBKR's what-if for this exact ticket and keeps the answer with its fingerprint."""
+    ticket = view.check.ticket
+    clicked = st.button("Preview (what-if)", icon=":material/query_stats:", disabled=ticket is None,
+                        width="stretch", help="Asks IBKR what the order would cost and do to margin; sends nothing.")
+    if clicked and ticket is not None:
+        try:
+            with st.spinner("Asking IBKR for a what-if preview..."):
+                result: WhatIf | str = services.client().whatif(ticket)
+        except IbkrError as exc:
+            result = exc.message
+        st.session_state[state.PREVIEW] = (fingerprint(ticket), result)
+
+
+def details(view: TicketView, base_ccy: str | None, masked: bool) -> None:
+    """The last preview, if it was of this exact ticket."""
+    ticket = view.check.ticket
+    stored = st.session_state.get(state.PREVIEW)
+    if stored is None:
+        return
+    if ticket is None or stored[0] != fingerprint(ticket):
+        st.caption("The ticket changed since the last preview: preview again.")
+        return
+    if isinstance(stored[1], str):
+        st.error(stored[1], icon=":material/block:")
+        return
+    draw(stored[1], base_ccy or "", masked)
+
+
+def draw(whatif: WhatIf, ccy: str, masked: bool) -> None:
+    if whatif.error:
+        st.error(f"IBKR's what-if error:  \n{ibkr_markdown(whatif.error)}", icon=":material/block:")
+    if whatif.warning:
+        st.warning(f"IBKR's what-if warning:  \n{ibkr_markdown(whatif.warning)}", icon=":material/warning:")
+    amount = whatif.amount
+    unit = amount.currency or ""
+    st.markdown(f"Commission **{fmt.money(amount.commission, unit, masked, decimals=2)}** · order value "
+                f"{fmt.money(amount.amount, unit, masked, decimals=2)} · total "
+                f"**{fmt.money(amount.total, unit, masked, decimals=2)}**",
+                help=f"IBKR's strings: {amount.text.get('amount') or '—'}; commission "
+                     f"{amount.text.get('commission') or '—'}; total {amount.text.get('total') or '—'}")
+    st.markdown(markdown_table(whatif, ccy, masked))
+    util = whatif_utilisation(whatif)
+    warning, danger = services.settings().margin_thresholds
+    level = utilisation_status(util.initial_after, warning, danger)
+    text = (f"Margin utilisation it would leave: **initial {fmt.pct(util.initial_after, 2)}** (now "
+            f"{fmt.pct(util.initial_before, 2)}), maintenance {fmt.pct(util.maint_after, 2)} (now "
+            f"{fmt.pct(util.maint_before, 2)}).")
+    {"danger": st.error, "warning": st.warning}.get(level, st.success)(
+        text + ("" if level in ("ok", "unknown") else f" Above the {level} level "
+                f"({(danger if level == 'danger' else warning):.0%})."),
+        icon={"danger": ":material/error:", "warning": ":material/warning:"}.get(level, ":material/check_circle:"))
+    st.caption(f"{HELP['utilisation_initial']} Amounts in the account's base currency ({ccy or '?'}).")
+    st.plotly_chart(figures.whatif_bars(whatif, ccy, masked), width="stretch", config={"displayModeBar": False})

@@ -1,0 +1,137 @@
+"""Submitting: the Submit button (one click, one order), IBKR's questions verbatim with their ids and the
+trader's yes or no to each, and the final answer. ``draw_flow`` also shows modify and cancel requests."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ibkr.models import PendingConfirmation
+from ibkr.orders.entry import fingerprint
+from ibkr.orders.submission import OrderFlow, Stage, answer, begin, clear, recheck, round_key, run
+from ui import services, state
+from ui.orders.lookups import refresh
+from ui.orders.text import escape, ibkr_markdown
+from ui.orders.ticket import TicketView
+
+DISABLED_WHY = ("Preview only: sending orders is switched off (IBKR_TRADING_ENABLED=false, the default). An "
+                "administrator can set IBKR_TRADING_ENABLED=true and restart the dashboard to allow orders.")
+
+
+def button(view: TicketView, trading_enabled: bool) -> None:
+    """The Submit button: registers the submission, sends the one order, records IBKR's answer."""
+    flow = st.session_state.get(state.NEW_FLOW)
+    ticket = view.check.ticket
+    if not trading_enabled or flow is not None:
+        why = DISABLED_WHY if not trading_enabled else "This ticket's submission is shown below; New order starts another."
+        st.button("Submit order", icon=":material/send:", disabled=True, width="stretch", help=why)
+        return
+    if st.button("Submit order", type="primary", icon=":material/send:", disabled=ticket is None, width="stretch",
+                 key="order_submit", help="Sends this one order to IBKR. IBKR may ask you to confirm first."):
+        assert ticket is not None
+        client = services.client()
+        with st.spinner(f"Sending {ticket.describe()}..."):
+            # No Streamlit call between registering the flow and recording IBKR's answer (see ibkr.orders.submission).
+            flow = begin(st.session_state, state.NEW_FLOW, OrderFlow(
+                "new", ticket.describe(), ticket.account_id, fingerprint(ticket)))
+            if flow is not None:
+                run(flow, client, lambda: client.place_order(ticket))
+        _after_send(flow)
+        st.rerun()
+
+
+def panel(trading_enabled: bool) -> None:
+    """The submission of the ticket (questions, outcome), or why nothing can be sent."""
+    flow = st.session_state.get(state.NEW_FLOW)
+    if flow is not None:
+        draw_flow(flow, state.NEW_FLOW)
+    elif not trading_enabled:
+        st.info(DISABLED_WHY, icon=":material/lock:")
+
+
+def _after_send(flow: OrderFlow | None = None) -> None:
+    """Refresh the live orders and trades once something may have changed at IBKR (not between questions)."""
+    if flow is None or not flow.active:
+        refresh()
+
+
+def draw_flow(flow: OrderFlow, key: str) -> None:
+    """Show a submission: sending, IBKR's questions with yes/no, or its outcome (with a button to close it)."""
+    if flow.stage is Stage.SENDING:
+        st.info(f"Sending {flow.title}... If this stays, check the live orders before sending anything again.",
+                icon=":material/hourglass_top:")
+        return
+    if flow.stage is Stage.QUESTIONS and flow.pending is not None:
+        _questions(flow, flow.pending)
+        return
+    _outcome(flow)
+    label = "New order" if flow.kind == "new" else "Close"
+    if st.button(label, key=f"{key}-close-{flow.flow_id}", icon=":material/add:" if flow.kind == "new" else None):
+        clear(st.session_state, key)
+        st.rerun()
+
+
+def _questions(flow: OrderFlow, pending: PendingConfirmation) -> None:
+    key = round_key(pending)
+    with st.container(border=True):
+        what = "placing" if flow.kind == "new" else "changing"
+        st.markdown(f"**IBKR asks before {what}** {escape(flow.title)}  \n"
+                    f"<small>Account {flow.account_id} · round {pending.round}. Nothing is placed until you "
+                    "confirm.</small>", unsafe_allow_html=True)
+        for question in pending.questions:
+            st.markdown(f"`{question.message_id or 'no id'}`")
+            st.markdown(ibkr_markdown(question.text))
+        if pending.prompt is not None:
+            prompt = pending.prompt
+            st.markdown(f"`{prompt.message_id or 'prompt'}`")
+            st.markdown(ibkr_markdown(prompt.text or ""))
+            cols = st.columns(max(1, len(prompt.options)))
+            for col, option in zip(cols, prompt.options, strict=False):
+                if col.button(option, key=f"opt-{key}-{option}"):
+                    answer(flow, services.client(), key, True, option=option)
+                    _after_send(flow)
+                    st.rerun()
+            return
+        yes, no = st.columns(2)
+        confirm = yes.button("Yes, I confirm", type="primary", key=f"yes-{key}", width="stretch")
+        decline = no.button("No, cancel this order", key=f"no-{key}", width="stretch")
+        if confirm or decline:
+            with st.spinner("Sending your answer to IBKR..."):
+                answer(flow, services.client(), key, yes=bool(confirm))
+            _after_send(flow)
+            st.rerun()
+
+
+def _outcome(flow: OrderFlow) -> None:
+    answered = ", ".join(f"{'yes' if yes else 'no'} to {' + '.join(ids)}" for ids, yes in flow.answered)
+    footer = " · ".join(p for p in (f"cOID {flow.coid}" if flow.coid else "",
+                                    f"your answers: {answered}" if answered else "") if p)
+    if flow.stage is Stage.PLACED:
+        status = flow.status
+        state = (status.order_status if status else None) or (flow.accepted.order_status if flow.accepted else None)
+        verb = "placed" if flow.kind == "new" else "modified"
+        lines = [f"**Order {flow.order_id} {verb}: {state or 'status pending'}**", escape(flow.title)]
+        if status is not None and status.cum_fill:
+            lines.append(f"Filled {status.cum_fill:g} at {status.average_price or 0:,.6g} "
+                         f"{status.currency or ''}".rstrip())
+        st.success("  \n".join(lines), icon=":material/check_circle:")
+        if flow.message:
+            st.info(flow.message, icon=":material/manage_search:")
+    elif flow.stage is Stage.ACKNOWLEDGED:
+        st.success(f"{escape(flow.title)}: {flow.message}", icon=":material/check_circle:")
+    elif flow.stage is Stage.DECLINED:
+        st.info(f"**Not placed:** {escape(flow.title)}  \n{flow.message}", icon=":material/pan_tool:")
+    elif flow.stage is Stage.REJECTED:
+        reason = (flow.message or "").removeprefix("IBKR rejected the order: ")
+        st.error(f"**Rejected by IBKR:** {escape(flow.title)}  \n{reason}", icon=":material/block:")
+    elif flow.stage is Stage.UNKNOWN:
+        st.error(f"**Outcome unknown.** {flow.message}", icon=":material/help:")
+        if flow.coid and st.button(f"Look for cOID {flow.coid} again", key=f"recheck-{flow.flow_id}",
+                                   icon=":material/manage_search:"):
+            with st.spinner("Looking at the live orders..."):
+                recheck(flow, services.client())
+            _after_send(flow)
+            st.rerun()
+    else:
+        st.error(f"**Not sent.** {flow.message}", icon=":material/block:")
+    if footer:
+        st.caption(footer)
