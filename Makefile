@@ -23,7 +23,7 @@ $(VENV)/.dev-deps: pyproject.toml requirements.txt requirements-dev.txt | $(BIN)
 	touch $@ $(VENV)/.run-deps
 
 run: $(VENV)/.run-deps
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m ibkr_desk --server.port $(PORT)
 
 # Debian's chromium for the browser tests (never `playwright install`: it downloads a browser).
 chromium:

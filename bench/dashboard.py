@@ -45,7 +45,7 @@ def _check(at, page: str) -> None:
 
 
 def measure(positions: int, tmp: Path) -> dict:
-    from ui import loaders
+    from ibkr_desk.ui import loaders
 
     out: dict = {"positions": positions, "cached": {}, "cold": {}}
     with DashboardHarness(tmp, positions=positions) as dash:

@@ -1,4 +1,4 @@
-"""Client-side pacing: keep every request inside IBKR's limits (CPAPI.md section 6) instead of provoking a 429.
+"""Client-side pacing: keep every request inside IBKR's limits (docs/cpapi.md section 6) instead of provoking a 429.
 
 IBKR answers a burst over its limits with 429 and may put the caller's IP in a penalty box for 10-15 minutes,
 so the client paces itself. There is ONE limiter per process (:data:`LIMITER`, returned by
@@ -62,7 +62,7 @@ def _rule(method: str | None, pattern: str, limit: int, period: float, concurren
 GLOBAL_LIMIT = 8  # IBKR: 10/s through the gateway; room for the keep-alive thread
 GLOBAL_PERIOD = 1.0
 
-# IBKR's per-endpoint limits (CPAPI.md section 6), each with the 10% margin of SAFETY on its window.
+# IBKR's per-endpoint limits (docs/cpapi.md section 6), each with the 10% margin of SAFETY on its window.
 DEFAULT_RULES: tuple[PacingRule, ...] = (
     _rule("GET", r"^/iserver/marketdata/snapshot$", 9, 1.0),
     _rule("GET", r"^/iserver/marketdata/history$", 50, 60.0, concurrent=5),

@@ -39,6 +39,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InsecureRequestWarning
 
+from ibkr._http_errors import NeedsPriming, interpret
 from ibkr.config import Settings
 from ibkr.errors import (
     ConfigurationError,
@@ -49,7 +50,6 @@ from ibkr.errors import (
     RequestRejected,
 )
 from ibkr.pacing import PacingLimiter, default_limiter
-from ibkr.responses import NeedsPriming, interpret
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "ibkr_desk" / "app.py"
 PAGES = ("overview", "positions", "margin", "currency", "gateway")
 RUN_TIMEOUT = 180.0  # the cold first load at 5,000 positions per account pages through ~150 paced requests
 
@@ -46,7 +47,7 @@ def port_open(port: int) -> bool:
 
 def clear_streamlit_caches() -> None:
     """Stop the cached GatewayManager (if one was booted), then clear both of Streamlit's caches."""
-    from ui import services
+    from ibkr_desk.ui import services
 
     if _booted["manager"]:
         services.gateway().stop()
@@ -105,11 +106,11 @@ class DashboardHarness:
 
     # ---- the app ------------------------------------------------------------------------------------------------
     def app(self) -> AppTest:
-        return AppTest.from_file(str(ROOT / "app.py"), default_timeout=RUN_TIMEOUT)
+        return AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT)
 
     @property
     def manager(self):
-        from ui import services
+        from ibkr_desk.ui import services
 
         return services.gateway()
 
@@ -154,7 +155,7 @@ class DashboardHarness:
 
 @contextmanager
 def streamlit_app(tmp: Path, **settings: str) -> Iterator[dict]:
-    """``streamlit run app.py`` in a child process whose GatewayManager starts the simulator; both stopped on exit.
+    """``python -m ibkr_desk`` (``streamlit run ibkr_desk/app.py``) in a child process whose GatewayManager starts the simulator; both stopped on exit.
 
     ``settings`` are IBKR_* settings by field name (``sim_auto_login="true"``). Yields the app's ``url``, the
     ``gateway`` origin, a ``truth`` session pinned to the simulator's certificate (for /sim/...) and the ``log``.
@@ -167,7 +168,7 @@ def streamlit_app(tmp: Path, **settings: str) -> Iterator[dict]:
     env.update({f"IBKR_{k.upper()}": str(v) for k, v in settings.items()})
     log_path = tmp / "streamlit.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(ui_port),
+        proc = subprocess.Popen([sys.executable, "-m", "ibkr_desk", "--server.port", str(ui_port),
                                  "--server.headless", "true", "--server.fileWatcherType", "none"],
                                 cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         url = f"http://127.0.0.1:{ui_port}"

@@ -54,7 +54,7 @@ needed: its samples fail with that entry switched off.
      +array. [GET_portfolio_positions_conid__* (both)]
 Not needed (so not loosened): secdef/info returns an array for derivatives, but secDefInfoResponse declares no
 `type`, so an array already passes (unchecked: its items are not validated); no sample carries a float in an
-integer-typed field (CPAPI.md section 8: bezant's copy of the spec already widened number types); no sample omits
+integer-typed field (docs/cpapi.md section 8: bezant's copy of the spec already widened number types); no sample omits
 a `required` field.
 """
 

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from ibkr._http_errors import redact
 from ibkr.config import Settings
 from ibkr.errors import InvalidResponse
 from ibkr.models import IserverAccounts
-from ibkr.responses import redact
 from ibkr.transport import Transport
 
 T = TypeVar("T")

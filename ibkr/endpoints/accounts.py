@@ -22,7 +22,7 @@ ACCOUNTS = "Trading Accounts"
 
 
 class AccountEndpoints(EndpointGroup):
-    """IBKR's "Accounts" and the account-level part of "Portfolio" (CPAPI.md section 2)."""
+    """IBKR's "Accounts" and the account-level part of "Portfolio" (docs/cpapi.md section 2)."""
 
     pnl_poll_interval: float = 1.0
 

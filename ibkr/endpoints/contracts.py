@@ -22,7 +22,7 @@ SECDEF_BATCH = 200  # IBKR: at most 200 conids per /trsrv/secdef request
 
 
 class ContractEndpoints(EndpointGroup):
-    """IBKR's "Contracts" group (CPAPI.md section 4)."""
+    """IBKR's "Contracts" group (docs/cpapi.md section 4)."""
 
     @ibkr_endpoint("GET", "/iserver/secdef/search", TAG)
     def secdef_search(

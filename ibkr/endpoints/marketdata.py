@@ -1,4 +1,4 @@
-"""Market data endpoints: snapshot (with the preflight handled), history, unsubscribe (CPAPI.md section 5)."""
+"""Market data endpoints: snapshot (with the preflight handled), history, unsubscribe (docs/cpapi.md section 5)."""
 
 from __future__ import annotations
 

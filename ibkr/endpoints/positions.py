@@ -16,7 +16,7 @@ PAGE_SIZE = 100  # IBKR's documented maximum; each position also carries its pag
 
 
 class PositionEndpoints(AccountEndpoints):
-    """IBKR's "Portfolio" position endpoints (CPAPI.md section 2)."""
+    """IBKR's "Portfolio" position endpoints (docs/cpapi.md section 2)."""
 
     max_workers: int = 8
     pages_in_flight: int = 3  # per account: how far ahead of the last full page to ask

@@ -14,7 +14,7 @@ TAG = "Trading Session"
 
 
 class SessionEndpoints(AccountEndpoints):
-    """IBKR's "Session" group (CPAPI.md section 1)."""
+    """IBKR's "Session" group (docs/cpapi.md section 1)."""
 
     @ibkr_endpoint("POST", "/tickle", TAG)
     def tickle(self) -> TickleResponse:

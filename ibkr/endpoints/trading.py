@@ -1,6 +1,6 @@
 """Placing orders and answering IBKR's questions; preview, modify, cancel. Nothing here is ever re-sent.
 
-The flow (CPAPI.md 3.1-3.2)::
+The flow (docs/cpapi.md 3.1-3.2)::
 
     result = client.place_order(ticket)              # OrderAccepted, or PendingConfirmation with questions
     while isinstance(result, PendingConfirmation):   # show result.questions to the trader, then either

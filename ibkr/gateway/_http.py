@@ -1,6 +1,6 @@
 """The manager's own HTTP session to the gateway: tickle, ssodh/init, /iserver/accounts, /sso/validate, logout.
 
-It is separate from the client's transport on purpose (DESIGN.md): the keep-alive must work while the client is
+It is separate from the client's transport on purpose (docs/design.md): the keep-alive must work while the client is
 busy or failing. Its requests go through the process-wide pacing limiter (:data:`ibkr.pacing.LIMITER`) the client
 uses, so the two together stay inside IBKR's limits; on top of that the manager never tickles twice within 1.1 s
 (IBKR: 1/s) and validates SSO at most once every 67 s in the whole process (IBKR: 1/min; the limiter's window is

@@ -1,4 +1,4 @@
-"""SessionKeeper: what the manager decides on each tick, from what the gateway says (CPAPI.md 1.8).
+"""SessionKeeper: what the manager decides on each tick, from what the gateway says (docs/cpapi.md 1.8).
 
 Every second it checks that the gateway process it started is alive (restarting it with backoff, at most 5 times
 in 10 minutes) and tickles when a tickle is due: every ``tickle_seconds`` while authenticated and primed, every

@@ -1,4 +1,4 @@
-"""The gateway's auth state, read from ``POST /tickle`` and its ``iserver.authStatus`` (CPAPI.md 1.5 and 1.8).
+"""The gateway's auth state, read from ``POST /tickle`` and its ``iserver.authStatus`` (docs/cpapi.md 1.5 and 1.8).
 
 The ladder, lowest first::
 
@@ -90,7 +90,7 @@ class Probe:
 
 
 def state_from_auth_status(status: dict[str, Any] | None) -> AuthState:
-    """The rung for an SSO session whose ``authStatus`` is ``status`` (CPAPI.md 1.8, step 2)."""
+    """The rung for an SSO session whose ``authStatus`` is ``status`` (docs/cpapi.md 1.8, step 2)."""
     if not isinstance(status, dict):
         return AuthState.NOT_CONNECTED
     if not status.get("connected"):

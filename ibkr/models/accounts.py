@@ -1,4 +1,4 @@
-"""Account models: ``/portfolio/accounts`` entries and ``/iserver/accounts`` (CPAPI.md section 2)."""
+"""Account models: ``/portfolio/accounts`` entries and ``/iserver/accounts`` (docs/cpapi.md section 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Balance models: account summary, ledger, partitioned P&L, allocation (CPAPI.md section 2)."""
+"""Balance models: account summary, ledger, partitioned P&L, allocation (docs/cpapi.md section 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Market data models: snapshot (formatted strings parsed), history bars, unsubscribe (CPAPI.md section 5)."""
+"""Market data models: snapshot (formatted strings parsed), history bars, unsubscribe (docs/cpapi.md section 5)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import Field, computed_field, model_validator
 
 from ibkr.models._base import Bool, IbkrModel, Int, Num, Str, from_epoch_ms, parse_formatted
 
-# Field codes (CPAPI.md 5.1) exposed as attributes; everything else is in Snapshot.fields.
+# Field codes (docs/cpapi.md 5.1) exposed as attributes; everything else is in Snapshot.fields.
 LAST, BID, ASK, BID_SIZE, ASK_SIZE, LAST_SIZE = "31", "84", "86", "88", "85", "7059"
 HIGH, LOW, OPEN, CLOSE, PRIOR_CLOSE = "70", "71", "7295", "7296", "7741"
 CHANGE, CHANGE_PCT, VOLUME, MARK, SYMBOL, AVAILABILITY = "82", "83", "87", "7635", "55", "6509"

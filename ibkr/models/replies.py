@@ -1,4 +1,4 @@
-"""The answers to placing, confirming, modifying and cancelling orders (CPAPI.md 3.1-3.2, 3.5)."""
+"""The answers to placing, confirming, modifying and cancelling orders (docs/cpapi.md 3.1-3.2, 3.5)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class OrderPrompt(IbkrModel):
 class OrderReply(IbkrModel):
     """Any answer of place / reply / modify: accepted orders, questions, a prompt, or an error.
 
-    IBKR's four shapes (CPAPI.md 3.1) are a list of accepted orders, a list of questions, an advanced reject
+    IBKR's four shapes (docs/cpapi.md 3.1) are a list of accepted orders, a list of questions, an advanced reject
     prompt object, or ``{"error": "..."}``; exactly one of the attributes below is filled.
     """
 

@@ -1,4 +1,4 @@
-"""Session models: auth status, tickle, SSO validation, logout (CPAPI.md section 1)."""
+"""Session models: auth status, tickle, SSO validation, logout (docs/cpapi.md section 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Order read models: live orders, order status, trades and the what-if preview (CPAPI.md section 3)."""
+"""Order read models: live orders, order status, trades and the what-if preview (docs/cpapi.md section 3)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ IBKR's names for order types, months and sides are mapped here once (``order_typ
 ``side_named``).
 """
 
-from ibkr.orders._ticket import (
+from ibkr.orders.base import (
     MONTHS,
     ORDER_TYPE_NAMES,
     AssetClass,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibkr.errors import OrderValidationError
-from ibkr.orders._ticket import AssetClass, OrderType
+from ibkr.orders.base import AssetClass, OrderType
 from ibkr.orders.tickets import BondOrder, CryptoOrder, ForexOrder, FutureOrder, OptionOrder, OrderTicket, StockOrder
 
 FAR_FROM_MARKET = 0.03

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from ibkr.orders._ticket import MONTHS, AssetClass, _Ticket
+from ibkr.orders.base import MONTHS, AssetClass, _Ticket
 
 
 class StockOrder(_Ticket):

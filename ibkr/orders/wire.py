@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ibkr.orders._ticket import Side, _upper
+from ibkr.orders.base import Side, _upper
 
 
 class OrderBody(BaseModel):

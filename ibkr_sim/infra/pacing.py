@@ -1,4 +1,4 @@
-"""IBKR's pacing limits (CPAPI.md section 6), enforced per client IP with a penalty box, as the gateway does."""
+"""IBKR's pacing limits (docs/cpapi.md section 6), enforced per client IP with a penalty box, as the gateway does."""
 
 from __future__ import annotations
 

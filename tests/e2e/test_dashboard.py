@@ -1,4 +1,4 @@
-"""The dashboard in a real browser against `streamlit run app.py` in sim mode, starting logged out."""
+"""The dashboard in a real browser against `python -m ibkr_desk` in sim mode, starting logged out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Orders page in Chromium against `streamlit run app.py` with the simulated gateway (trading enabled).
+"""The Orders page in Chromium against `python -m ibkr_desk` with the simulated gateway (trading enabled).
 
 One app for the module. After every order the simulator's truth (``/sim/state``) must hold exactly the orders
 the trader meant: one new order per click that placed one, none when the trader said no or IBKR refused.

@@ -1,5 +1,5 @@
 """The dashboard's figures worked out from the simulator's truth (``GET /sim/state``), independently of the client
-and of ``ibkr.analytics``: DESIGN.md's money definitions applied to plain dicts.
+and of ``ibkr.analytics``: docs/design.md's money definitions applied to plain dicts.
 
 ``fx_rates[c]`` of an account is the value of one unit of ``c`` in that account's base currency, so a base amount
 converts to the report currency ``R`` as ``amount / fx_rates[R]``.

@@ -1,4 +1,4 @@
-"""The process-wide pacing limiter against a simulated gateway that enforces IBKR's limits (CPAPI.md section 6).
+"""The process-wide pacing limiter against a simulated gateway that enforces IBKR's limits (docs/cpapi.md section 6).
 
 The simulator answers a client that breaks a limit with 429 and a penalty box (2 s here; IBKR's lasts 10-15 min),
 so ``rate_limited == 0`` in ``/sim/stats`` means the client never provoked one.

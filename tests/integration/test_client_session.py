@@ -1,4 +1,4 @@
-"""Session handling of ClientPortalClient against the simulated gateway's session ladder (CPAPI.md section 1):
+"""Session handling of ClientPortalClient against the simulated gateway's session ladder (docs/cpapi.md section 1):
 a dropped brokerage session, a re-initialised one that must be primed with /accounts first, a logged-out gateway,
 and TLS pinned to the simulator's certificate whatever REQUESTS_CA_BUNDLE says.
 """

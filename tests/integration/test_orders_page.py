@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ibkr import LIMITER, ClientPortalClient, Settings, StockOrder
-from tests.conftest import ROOT
+from tests.dashboard_harness import APP
 
 RUN_TIMEOUT = 60
 
@@ -49,11 +49,11 @@ def orders_page(sim, working_order, monkeypatch, tmp_path) -> Iterator:
                             "XDG_CACHE_HOME": str(tmp_path / "cache")}.items():
             monkeypatch.setenv(name, value)
         from ibkr.gateway import AuthState
-        from ui import services
+        from ibkr_desk.ui import services
 
         booted.append(services.gateway())  # the app's cached manager; its keep-alive must not outlive the test
         assert booted[-1].wait_for(AuthState.AUTHENTICATED, timeout=30), booted[-1].state
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=RUN_TIMEOUT)
+        at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT)
         at.run()
         at.switch_page("app_pages/orders.py").run()
         assert not at.exception, [e.value for e in at.exception]

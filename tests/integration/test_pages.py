@@ -201,7 +201,7 @@ def test_a_failed_refresh_keeps_the_last_good_data_with_its_time_and_the_reason(
 def test_a_due_refresh_loads_in_the_background_while_the_page_shows_the_last_snapshot(make_dash):
     dash = make_dash(refresh_seconds="3")
     at = dash.boot()
-    from ui import loaders, services
+    from ibkr_desk.ui import loaders, services
 
     first = services.last_good()["snapshot"].as_of
     time.sleep(3.5)  # the snapshot is due: the next run gets it at once and a new one loads in the background

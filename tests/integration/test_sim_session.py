@@ -1,4 +1,4 @@
-"""The simulated gateway's session lifecycle over real HTTPS, as CPAPI.md section 1 describes IBKR's."""
+"""The simulated gateway's session lifecycle over real HTTPS, as docs/cpapi.md section 1 describes IBKR's."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-LIBRARY_MUST_NOT = ("streamlit", "starlette", "uvicorn", "plotly", "ui", "app_pages", "ibkr_sim")
+LIBRARY_MUST_NOT = ("streamlit", "starlette", "uvicorn", "plotly", "ibkr_desk", "ibkr_sim")
 SIM_MAY_USE_OF_IBKR = ("ibkr.config", "ibkr.errors")  # settings and the exception tree, nothing that parses
 
 
@@ -52,7 +52,7 @@ def test_the_simulator_uses_only_the_settings_and_errors_of_the_library():
     bad = {f: sorted(n for n in names if _top(n) == "ibkr" and not allowed(n))
            for f, names in imports_of("ibkr_sim").items()}
     assert {f: n for f, n in bad.items() if n} == {}
-    assert not any(_top(n) in ("streamlit", "ui") for names in imports_of("ibkr_sim").values() for n in names)
+    assert not any(_top(n) in ("streamlit", "ibkr_desk") for names in imports_of("ibkr_sim").values() for n in names)
 
 
 def _loaded_after(code: str) -> set[str]:

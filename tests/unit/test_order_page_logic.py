@@ -16,10 +16,10 @@ from ibkr.orders import FutureOrder, OptionOrder, StockOrder
 from ibkr.orders import submission as order_state
 from ibkr.orders.entry import Pick, TicketInput, check, fingerprint, make_ticket
 from ibkr.orders.submission import OrderFlow, Stage
+from ibkr_desk.ui.orders.preview import markdown_table
+from ibkr_desk.ui.orders.text import ibkr_markdown
+from ibkr_desk.ui.state import NEW_FLOW
 from tests.fixtures.cpapi_samples import load_sample
-from ui.orders.preview import markdown_table
-from ui.orders.text import ibkr_markdown
-from ui.state import NEW_FLOW
 
 AAPL = Pick("STK", 265598, "AAPL · APPLE INC · NASDAQ", "AAPL")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ui import fmt
+from ibkr_desk.ui import fmt
 
 
 def test_money_is_masked_but_ratios_are_not():

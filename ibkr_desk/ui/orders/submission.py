@@ -8,10 +8,10 @@ import streamlit as st
 from ibkr.models import PendingConfirmation
 from ibkr.orders.entry import fingerprint
 from ibkr.orders.submission import OrderFlow, Stage, answer, begin, clear, recheck, round_key, run
-from ui import services, state
-from ui.orders.lookups import refresh
-from ui.orders.text import escape, ibkr_markdown
-from ui.orders.ticket import TicketView
+from ibkr_desk.ui import services, state
+from ibkr_desk.ui.orders.lookups import refresh
+from ibkr_desk.ui.orders.text import escape, ibkr_markdown
+from ibkr_desk.ui.orders.ticket import TicketView
 
 DISABLED_WHY = ("Preview only: sending orders is switched off (IBKR_TRADING_ENABLED=false, the default). An "
                 "administrator can set IBKR_TRADING_ENABLED=true and restart the dashboard to allow orders.")

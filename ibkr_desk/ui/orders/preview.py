@@ -10,9 +10,9 @@ from ibkr.analytics import HELP, utilisation_status, whatif_table, whatif_utilis
 from ibkr.errors import IbkrError
 from ibkr.models import WhatIf
 from ibkr.orders.entry import fingerprint
-from ui import figures, fmt, services, state
-from ui.orders.text import ibkr_markdown
-from ui.orders.ticket import TicketView
+from ibkr_desk.ui import figures, fmt, services, state
+from ibkr_desk.ui.orders.text import ibkr_markdown
+from ibkr_desk.ui.orders.ticket import TicketView
 
 
 def markdown_table(whatif: WhatIf, ccy: str, masked: bool) -> str:

@@ -4,9 +4,9 @@ import streamlit as st
 
 from ibkr.errors import IbkrError
 from ibkr.gateway import AuthState
-from ui import services, state
-from ui.orders import book, lookups, preview, submission, ticket
-from ui.page import context
+from ibkr_desk.ui import services, state
+from ibkr_desk.ui.orders import book, lookups, preview, submission, ticket
+from ibkr_desk.ui.page import context
 
 ctx = context()
 settings = services.settings()

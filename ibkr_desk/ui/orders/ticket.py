@@ -20,9 +20,9 @@ from ibkr.orders.entry import (
     price_format,
     round_price,
 )
-from ui import state
-from ui.orders import contract as order_contract
-from ui.orders import lookups as lookup
+from ibkr_desk.ui import state
+from ibkr_desk.ui.orders import contract as order_contract
+from ibkr_desk.ui.orders import lookups as lookup
 
 ASSET_CLASSES = ["STK", "OPT", "FUT", "CASH", "BOND", "CRYPTO"]
 CLASS_LABEL = {"STK": "Stock", "OPT": "Option", "FUT": "Future", "CASH": "Forex", "BOND": "Bond", "CRYPTO": "Crypto"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from ibkr.portfolio import PortfolioSnapshot
-from ui import chrome, loaders, services, state
+from ibkr_desk.ui import chrome, loaders, services, state
 
 _KEY = "_page_context"
 

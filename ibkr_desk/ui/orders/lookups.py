@@ -22,7 +22,7 @@ from ibkr.models import (
     Strikes,
     Trade,
 )
-from ui import services
+from ibkr_desk.ui import services
 
 log = logging.getLogger(__name__)
 LOOKUP_TTL = 300

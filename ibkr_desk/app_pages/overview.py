@@ -3,8 +3,8 @@
 import streamlit as st
 
 from ibkr import analytics
-from ui import figures, fmt
-from ui.page import context
+from ibkr_desk.ui import figures, fmt
+from ibkr_desk.ui.page import context
 
 ctx = context()
 st.title("Overview")

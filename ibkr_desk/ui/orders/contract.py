@@ -16,7 +16,7 @@ from ibkr.errors import IbkrError
 from ibkr.models import SecdefSearchResult
 from ibkr.orders import MONTHS
 from ibkr.orders.entry import Pick
-from ui.orders import lookups as lookup
+from ibkr_desk.ui.orders import lookups as lookup
 
 SYMBOL_INPUT = {
     "STK": ("Symbol", "AAPL, SAP, 7203..."), "OPT": ("Underlying symbol", "SPY, AAPL, MSFT..."),

@@ -1,8 +1,8 @@
-"""IBKR Desk: the dashboard's entry point (``streamlit run app.py``)."""
+"""IBKR Desk: the dashboard's entry point, which ``python -m ibkr_desk`` runs (``streamlit run ibkr_desk/app.py``)."""
 
 import streamlit as st
 
-from ui import page
+from ibkr_desk.ui import page
 
 st.set_page_config(page_title="IBKR Desk", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
 

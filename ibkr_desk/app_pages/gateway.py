@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import services
+from ibkr_desk.ui import services
 
 st.title("Gateway")
 status = services.gateway().status()

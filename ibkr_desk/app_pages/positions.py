@@ -3,8 +3,8 @@
 import streamlit as st
 
 from ibkr import analytics
-from ui import fmt, loaders
-from ui.page import context
+from ibkr_desk.ui import fmt, loaders
+from ibkr_desk.ui.page import context
 
 ctx = context()
 st.title("Positions")

@@ -15,9 +15,9 @@ from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
 from ibkr.errors import IbkrError
 from ibkr.models import Order
 from ibkr.orders.submission import OrderFlow, begin, clear, run
-from ui import fmt, services, state
-from ui.orders.lookups import LIVE_SECONDS, TRADES_SECONDS, live_orders_of, refresh, trades_of
-from ui.orders.submission import DISABLED_WHY, draw_flow
+from ibkr_desk.ui import fmt, services, state
+from ibkr_desk.ui.orders.lookups import LIVE_SECONDS, TRADES_SECONDS, live_orders_of, refresh, trades_of
+from ibkr_desk.ui.orders.submission import DISABLED_WHY, draw_flow
 
 WORKING = ("PendingSubmit", "PreSubmitted", "Submitted")
 

@@ -23,7 +23,7 @@ from ibkr import analytics
 from ibkr.errors import IbkrError
 from ibkr.gateway import AuthState
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
-from ui import services
+from ibkr_desk.ui import services
 
 _LOADERS: dict[float, Callable[[], PortfolioSnapshot]] = {}
 
