@@ -21,6 +21,7 @@ class SimHandle:
 
     def __init__(self, proc: SimProcess) -> None:
         self.proc = proc
+        self.paced = "--no-pacing" not in proc.args  # the simulator enforces IBKR's pacing limits
         self.url = proc.url or ""
         self.cert = proc.cert
         self.http = requests.Session()
@@ -58,6 +59,18 @@ class SimHandle:
     def close(self) -> None:
         self.http.close()
         self.proc.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Nothing a test runs keeps state (logs, the pacing windows) in the user's own ~/.local/state."""
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state-home"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = saved
 
 
 @pytest.fixture(scope="session")

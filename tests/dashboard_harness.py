@@ -193,3 +193,15 @@ def streamlit_app(tmp: Path, **settings: str) -> Iterator[dict]:
                 proc.wait(5)
     for port in (gw_port, ui_port):
         assert not port_open(port), f"something still listens on {port} after the app stopped"
+
+
+DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-stale="true"]')
+    && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))"""
+"""True once Streamlit finished the run and every plotly chart on the page has drawn its SVG."""
+
+
+def wait_drawn(page, timeout: float = 180_000) -> None:
+    """Wait (polling, no fixed sleep) until the page is drawn, then two animation frames for the last layout."""
+    page.wait_for_function(DRAWN, timeout=timeout)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")

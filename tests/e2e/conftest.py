@@ -27,3 +27,4 @@ def page(browser) -> Iterator:
     page.set_default_timeout(30_000)
     yield page
     context.close()
+

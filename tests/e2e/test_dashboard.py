@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.dashboard_harness import streamlit_app
+from tests.dashboard_harness import streamlit_app, wait_drawn
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def sim_state(dash) -> dict:
 
 
 def shot(page, artifacts: Path, name: str) -> None:
-    page.wait_for_timeout(1500)
+    wait_drawn(page)
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 

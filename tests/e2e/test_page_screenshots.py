@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard_harness import streamlit_app
+from tests.dashboard_harness import streamlit_app, wait_drawn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -20,15 +20,14 @@ PAGES = {"Overview": "Largest currency exposures", "Positions": " positions · m
 
 def settle(page) -> None:
     """Wait until Streamlit has finished running the script and plotly has drawn."""
-    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=180_000)
-    page.wait_for_timeout(1500)
+    wait_drawn(page)
 
 
 def shoot(page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the window is made as tall as that block."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 1000")
     page.set_viewport_size({"width": 1440, "height": max(1000, min(int(height) + 40, 8000))})
-    page.wait_for_timeout(800)
+    wait_drawn(page)  # plotly redraws at the new width
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": 1440, "height": 1000})
 

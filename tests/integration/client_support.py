@@ -10,12 +10,18 @@ from typing import Any
 import requests
 
 from ibkr import ClientPortalClient, Settings
+from ibkr.pacing import PacingLimiter
 from tests.spec_validation import SpecValidator
 
 
 def client_for(sim, **settings: Any) -> ClientPortalClient:
-    """A client of ``sim`` over HTTPS with the simulator's certificate pinned (as a user configures it)."""
-    return ClientPortalClient(Settings(gateway_url=sim.url, verify_ssl=sim.cert, **settings))
+    """A client of ``sim`` over HTTPS with the simulator's certificate pinned (as a user configures it).
+
+    Against a simulator that enforces IBKR's pacing the client uses the process-wide limiter, as in production;
+    against one started with ``--no-pacing`` (tests that are not about pacing) it gets a limiter of its own without
+    IBKR's per-endpoint rules, so nothing waits 5.5 s for a live-orders slot and no test inherits another's."""
+    limiter = None if sim.paced else PacingLimiter(rules=())
+    return ClientPortalClient(Settings(gateway_url=sim.url, verify_ssl=sim.cert, **settings), limiter=limiter)
 
 
 def requests_to(sim, key: str) -> int:

@@ -19,7 +19,6 @@ import pytest
 
 import ibkr.endpoints.trading as trading
 from ibkr import (
-    LIMITER,
     BondOrder,
     CryptoOrder,
     ForexOrder,
@@ -47,8 +46,7 @@ TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _fresh_limiter_and_primed_session(sim):
-    LIMITER.reset()  # a fresh simulator without pacing: nothing the limiter remembers applies to it
+def _primed_session(sim):
     sim.prime()
 
 

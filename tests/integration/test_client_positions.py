@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from ibkr import LIMITER, OrderAccepted, StockOrder
+from ibkr import OrderAccepted, StockOrder
 from tests.integration.client_support import client_for, holdings, quantity, requests_to
 from tests.spec_validation import SpecValidator
 
@@ -21,7 +21,6 @@ MARKET_ORDER_QUESTIONS = {"o354", "o10151", "o10153"}
 
 @pytest.fixture(scope="module")
 def big(start_sim):
-    LIMITER.reset()  # a fresh simulator: nothing the limiter remembers applies to it
     handle = start_sim("--auto-login", "--positions", "1000", "--no-pacing")
     yield handle
     handle.close()

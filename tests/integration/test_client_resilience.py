@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from ibkr import LIMITER, GatewayBusy, OrderStatusUnknown, StockOrder
+from ibkr import GatewayBusy, OrderStatusUnknown, StockOrder
 from tests.integration.client_support import client_for, requests_to
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _fresh_limiter_and_primed_session(sim):
-    LIMITER.reset()  # a fresh simulator without pacing: nothing the limiter remembers applies to it
+def _primed_session(sim):
     sim.prime()  # so a retry below is a retry, not the "query /accounts first" handling
 
 

@@ -9,7 +9,6 @@ import certifi
 import pytest
 
 from ibkr import (
-    LIMITER,
     ClientPortalClient,
     ConfigurationError,
     NotAuthenticated,
@@ -21,11 +20,6 @@ from ibkr import (
 from tests.integration.client_support import client_for, requests_to
 
 AAPL = 265598
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fresh_limiter(sim):
-    LIMITER.reset()  # a fresh simulator without pacing: nothing the limiter remembers applies to it
 
 
 @pytest.fixture

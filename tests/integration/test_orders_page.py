@@ -14,8 +14,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ibkr import LIMITER, ClientPortalClient, Settings, StockOrder
+from ibkr import LIMITER, ClientPortalClient, StockOrder
 from tests.dashboard_harness import APP
+from tests.integration.client_support import client_for
 
 RUN_TIMEOUT = 60
 
@@ -23,8 +24,7 @@ RUN_TIMEOUT = 60
 @pytest.fixture(scope="module")
 def working_order(sim) -> int:
     """One resting order, so the live orders are not empty (IBKR's empty answer would be asked twice, 5 s apart)."""
-    LIMITER.reset()  # a fresh simulator without pacing: nothing the limiter remembers applies to it
-    with ClientPortalClient(Settings(gateway_url=sim.url, verify_ssl=sim.cert)) as client:
+    with client_for(sim) as client:
         account = client.tradable_account_ids()[0]
         ticket = StockOrder(account_id=account, symbol="IBM", side="BUY", quantity=1, order_type="LMT",
                             limit_price=210)
@@ -36,7 +36,7 @@ def working_order(sim) -> int:
 @pytest.fixture
 def orders_page(sim, working_order, monkeypatch, tmp_path) -> Iterator:
     """A function that runs the app on the Orders page (``trading=False`` for the preview-only mode)."""
-    LIMITER.reset()  # the previous test's requests were to the same unpaced simulator
+    LIMITER.reset()  # the app's own client paces through the process-wide limiter; each test starts it afresh
     st.cache_data.clear()
     st.cache_resource.clear()
 

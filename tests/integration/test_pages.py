@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -36,6 +37,16 @@ def dash(make_dash) -> DashboardHarness:
     return make_dash()
 
 
+@pytest.fixture(scope="class")
+def shared_dash(tmp_path_factory) -> Iterator[DashboardHarness]:
+    """One dashboard (simulator, gateway manager, login, first load) for the tests of a class that only read: each
+    test still runs the app in a fresh AppTest session, so widget state does not carry over."""
+    harness = DashboardHarness(tmp_path_factory.mktemp("shared-dash")).__enter__()
+    yield harness
+    harness.__exit__(None, None, None)
+    assert harness.stopped_cleanly(), "the simulator started by the dashboard's GatewayManager is still running"
+
+
 def amount(text: str) -> float:
     """'13,500,612 USD' / '+185,871 USD' / '-2,001 EUR' -> float."""
     return float(re.match(r"^([+-]?[\d,]+(?:\.\d+)?)", text.strip()).group(1).replace(",", ""))
@@ -62,120 +73,130 @@ def report_ccy(at) -> str:
     return at.selectbox(key="report_currency").value
 
 
-def test_overview_shows_net_liquidation_pnl_and_margin_per_account_and_in_total(dash):
-    at = dash.boot()
-    no_exception(at)
-    state, ccy = dash.sim_state(), report_ccy(at)
-    nlv = {a["id"]: truth.net_liquidation(a) * truth.to_report(a, ccy) for a in state["accounts"]}
-    assert amount(metric(at, "Net liquidation")) == pytest.approx(sum(nlv.values()), abs=1)
-    upnl = sum(truth.unrealized_pnl(a) * truth.to_report(a, ccy) for a in state["accounts"])
-    assert amount(metric(at, "Unrealised P&L")) == pytest.approx(upnl, abs=1)
+class TestPagesThatOnlyRead:
+    """Read-only page checks, sharing one dashboard (the tests below this class each need a fresh one: faults,
+    a short refresh interval, a logout)."""
 
-    table = at.dataframe[0].value.set_index("account")
-    for acct in state["accounts"]:
-        row = table.loc[acct["id"]]
-        assert row["net_liquidation_report"] == pytest.approx(nlv[acct["id"]], abs=0.05)
-        assert row["positions"] == len(acct["positions"])
-        assert row["base_currency"] == acct["base_currency"]
-    summaries = {a["id"]: dash.api(f"/portfolio/{a['id']}/summary") for a in state["accounts"]}
-    margin = truth.margin(state, summaries, ccy)
-    assert percent(metric(at, "Margin utilisation (maint.)")) == pytest.approx(margin["Total"]["maint"], abs=5e-4)
-    assert at.get("plotly_chart"), "the P&L by asset class chart is drawn"
-
-
-def test_positions_caption_counts_every_position_and_totals_their_market_value(dash):
-    at = dash.page(dash.boot(), "positions")
-    no_exception(at)
-    state, ccy = dash.sim_state(), report_ccy(at)
-    count, value = truth.position_count(state), truth.market_value(state, ccy)
-    caption = next(c.value for c in at.caption if " positions · market value " in c.value)
-    assert caption == f"{count:,} positions · market value {value:,.0f} {ccy}"
-    table = at.dataframe[0].value
-    assert len(table) == count
-    stocks = table[table["asset_class"] == "STK"]
-    assert len(stocks) and (stocks["description"] != stocks["symbol"]).all(), "stocks show the company name"
-
-    widget(at.multiselect, "Currency").select("JPY").run()
-    no_exception(at)
-    jpy = truth.position_count(state, currency="JPY")
-    caption = next(c.value for c in at.caption if " positions · market value " in c.value)
-    assert caption == f"{jpy:,} positions · market value {truth.market_value(state, ccy, currency='JPY'):,.0f} {ccy}"
-    assert len(at.dataframe[0].value) == jpy > 0
-
-
-def test_margin_page_shows_utilisation_per_account_and_in_total(dash):
-    at = dash.page(dash.boot(), "margin")
-    no_exception(at)
-    state, ccy = dash.sim_state(), report_ccy(at)
-    summaries = {a["id"]: dash.api(f"/portfolio/{a['id']}/summary") for a in state["accounts"]}
-    expected = truth.margin(state, summaries, ccy)
-    for acct in state["accounts"]:  # IBKR's equity with loan equals the one worked out from the positions
-        assert summaries[acct["id"]]["equitywithloanvalue"]["amount"] == pytest.approx(expected[acct["id"]]["elv"],
-                                                                                       abs=1)
-    table = at.dataframe[0].value.set_index("account")
-    for account, want in expected.items():
-        assert table.loc[account, "utilisation_initial"] == pytest.approx(want["initial"] * 100, abs=1e-3)
-        assert table.loc[account, "utilisation_maint"] == pytest.approx(want["maint"] * 100, abs=1e-3)
-    assert percent(metric(at, "Initial utilisation")) == pytest.approx(expected["Total"]["initial"], abs=5e-4)
-    assert percent(metric(at, "Maintenance utilisation")) == pytest.approx(expected["Total"]["maint"], abs=5e-4)
-    assert at.get("plotly_chart"), "the utilisation chart is drawn"
-    # Margin is called per account: the headline names the account nearest to a call.
-    nearest = table["drop_to_margin_call"].drop(index="Total", errors="ignore").idxmin()
-    assert any(m.label == f"Drop to margin call ({nearest})" for m in at.metric)
-
-
-def test_currency_page_nets_positions_and_cash_including_a_borrowed_currency(dash):
-    at = dash.page(dash.boot(), "currency")
-    no_exception(at)
-    state, ccy = dash.sim_state(), report_ccy(at)
-    table = at.dataframe[0].value.set_index("currency")
-    for currency, want in truth.fx_exposure(state, ccy).items():
-        assert table.loc[currency, "exposure_base"] == pytest.approx(want["report"], abs=0.05), currency
-        assert table.loc[currency, "exposure_native"] == pytest.approx(want["native"], abs=0.05), currency
-    assert len(at.get("plotly_chart")) == 2, "the diverging bars and the treemap"
-
-    # One account that borrows a currency: the borrowed balance is a short, not left out.
-    acct, borrowed = next((a, c) for a in state["accounts"] for c, v in a["cash"].items() if v < 0)
-    at.selectbox(key="account").select(acct["id"]).run()
-    no_exception(at)
-    ccy = report_ccy(at)
-    want = truth.fx_exposure(state, ccy, only=[acct["id"]])[borrowed]
-    row = at.dataframe[0].value.set_index("currency").loc[borrowed]
-    assert row["cash_native"] == pytest.approx(acct["cash"][borrowed], abs=0.05) and row["cash_native"] < 0
-    assert row["exposure_native"] == pytest.approx(want["native"], abs=0.05)
-    assert row["short_base"] == pytest.approx(want["short"], abs=0.05) and row["short_base"] < 0
-
-    widget(at.selectbox, "Currency").select(borrowed).run()
-    widget(at.slider, f"{borrowed} against {ccy}, %").set_value(10.0).run()
-    change = metric(at, f"Net liquidation change if {borrowed} moves +10.0 %")
-    assert amount(change) == pytest.approx(0.10 * want["report"], abs=1)
-
-
-def test_gateway_page_shows_the_state_and_recent_events(dash):
-    at = dash.page(dash.boot(), "gateway")
-    no_exception(at)
-    assert metric(at, "State") == "authenticated"
-    assert metric(at, "Mode") == "sim"
-    events = at.dataframe[0].value
-    assert any("AUTHENTICATED" in e for e in events["event"])
-
-
-def test_privacy_switch_masks_every_amount_but_keeps_ratios(dash):
-    at = dash.boot()
-    at.toggle(key="privacy").set_value(True).run()
-    for page in PAGES[:4]:
-        dash.page(at, page)
+    def test_overview_shows_net_liquidation_pnl_and_margin_per_account_and_in_total(self, shared_dash):
+        dash = shared_dash
+        at = dash.boot()
         no_exception(at)
-        text = " ".join([m.value for m in at.metric] + [c.value for c in at.caption] + [m.value for m in at.markdown])
-        for money in re.findall(r"[+-]?\d[\d,]*(?:\.\d+)? (?:USD|EUR|GBP)\b", text):
-            pytest.fail(f"{page} shows an amount with privacy on: {money}")
-    at = dash.page(at, "overview")
-    assert metric(at, "Net liquidation").startswith(MASK)
-    assert re.fullmatch(r"\d+\.\d %", metric(at, "Margin utilisation (maint.)"))
-    assert (at.dataframe[0].value["net_liquidation_report"] == MASK).all()
-    at = dash.page(at, "positions")
-    assert MASK in next(c.value for c in at.caption if " positions · market value " in c.value)
-    assert (at.dataframe[0].value[["quantity", "market_value", "unrealized_pnl"]] == MASK).all().all()
+        state, ccy = dash.sim_state(), report_ccy(at)
+        nlv = {a["id"]: truth.net_liquidation(a) * truth.to_report(a, ccy) for a in state["accounts"]}
+        assert amount(metric(at, "Net liquidation")) == pytest.approx(sum(nlv.values()), abs=1)
+        upnl = sum(truth.unrealized_pnl(a) * truth.to_report(a, ccy) for a in state["accounts"])
+        assert amount(metric(at, "Unrealised P&L")) == pytest.approx(upnl, abs=1)
+
+        table = at.dataframe[0].value.set_index("account")
+        for acct in state["accounts"]:
+            row = table.loc[acct["id"]]
+            assert row["net_liquidation_report"] == pytest.approx(nlv[acct["id"]], abs=0.05)
+            assert row["positions"] == len(acct["positions"])
+            assert row["base_currency"] == acct["base_currency"]
+        summaries = {a["id"]: dash.api(f"/portfolio/{a['id']}/summary") for a in state["accounts"]}
+        margin = truth.margin(state, summaries, ccy)
+        assert percent(metric(at, "Margin utilisation (maint.)")) == pytest.approx(margin["Total"]["maint"], abs=5e-4)
+        assert at.get("plotly_chart"), "the P&L by asset class chart is drawn"
+
+
+    def test_positions_caption_counts_every_position_and_totals_their_market_value(self, shared_dash):
+        dash = shared_dash
+        at = dash.page(dash.boot(), "positions")
+        no_exception(at)
+        state, ccy = dash.sim_state(), report_ccy(at)
+        count, value = truth.position_count(state), truth.market_value(state, ccy)
+        caption = next(c.value for c in at.caption if " positions · market value " in c.value)
+        assert caption == f"{count:,} positions · market value {value:,.0f} {ccy}"
+        table = at.dataframe[0].value
+        assert len(table) == count
+        stocks = table[table["asset_class"] == "STK"]
+        assert len(stocks) and (stocks["description"] != stocks["symbol"]).all(), "stocks show the company name"
+
+        widget(at.multiselect, "Currency").select("JPY").run()
+        no_exception(at)
+        jpy = truth.position_count(state, currency="JPY")
+        caption = next(c.value for c in at.caption if " positions · market value " in c.value)
+        assert caption == f"{jpy:,} positions · market value {truth.market_value(state, ccy, currency='JPY'):,.0f} {ccy}"
+        assert len(at.dataframe[0].value) == jpy > 0
+
+
+    def test_margin_page_shows_utilisation_per_account_and_in_total(self, shared_dash):
+        dash = shared_dash
+        at = dash.page(dash.boot(), "margin")
+        no_exception(at)
+        state, ccy = dash.sim_state(), report_ccy(at)
+        summaries = {a["id"]: dash.api(f"/portfolio/{a['id']}/summary") for a in state["accounts"]}
+        expected = truth.margin(state, summaries, ccy)
+        for acct in state["accounts"]:  # IBKR's equity with loan equals the one worked out from the positions
+            assert summaries[acct["id"]]["equitywithloanvalue"]["amount"] == pytest.approx(expected[acct["id"]]["elv"],
+                                                                                           abs=1)
+        table = at.dataframe[0].value.set_index("account")
+        for account, want in expected.items():
+            assert table.loc[account, "utilisation_initial"] == pytest.approx(want["initial"] * 100, abs=1e-3)
+            assert table.loc[account, "utilisation_maint"] == pytest.approx(want["maint"] * 100, abs=1e-3)
+        assert percent(metric(at, "Initial utilisation")) == pytest.approx(expected["Total"]["initial"], abs=5e-4)
+        assert percent(metric(at, "Maintenance utilisation")) == pytest.approx(expected["Total"]["maint"], abs=5e-4)
+        assert at.get("plotly_chart"), "the utilisation chart is drawn"
+        # Margin is called per account: the headline names the account nearest to a call.
+        nearest = table["drop_to_margin_call"].drop(index="Total", errors="ignore").idxmin()
+        assert any(m.label == f"Drop to margin call ({nearest})" for m in at.metric)
+
+
+    def test_currency_page_nets_positions_and_cash_including_a_borrowed_currency(self, shared_dash):
+        dash = shared_dash
+        at = dash.page(dash.boot(), "currency")
+        no_exception(at)
+        state, ccy = dash.sim_state(), report_ccy(at)
+        table = at.dataframe[0].value.set_index("currency")
+        for currency, want in truth.fx_exposure(state, ccy).items():
+            assert table.loc[currency, "exposure_base"] == pytest.approx(want["report"], abs=0.05), currency
+            assert table.loc[currency, "exposure_native"] == pytest.approx(want["native"], abs=0.05), currency
+        assert len(at.get("plotly_chart")) == 2, "the diverging bars and the treemap"
+
+        # One account that borrows a currency: the borrowed balance is a short, not left out.
+        acct, borrowed = next((a, c) for a in state["accounts"] for c, v in a["cash"].items() if v < 0)
+        at.selectbox(key="account").select(acct["id"]).run()
+        no_exception(at)
+        ccy = report_ccy(at)
+        want = truth.fx_exposure(state, ccy, only=[acct["id"]])[borrowed]
+        row = at.dataframe[0].value.set_index("currency").loc[borrowed]
+        assert row["cash_native"] == pytest.approx(acct["cash"][borrowed], abs=0.05) and row["cash_native"] < 0
+        assert row["exposure_native"] == pytest.approx(want["native"], abs=0.05)
+        assert row["short_base"] == pytest.approx(want["short"], abs=0.05) and row["short_base"] < 0
+
+        widget(at.selectbox, "Currency").select(borrowed).run()
+        widget(at.slider, f"{borrowed} against {ccy}, %").set_value(10.0).run()
+        change = metric(at, f"Net liquidation change if {borrowed} moves +10.0 %")
+        assert amount(change) == pytest.approx(0.10 * want["report"], abs=1)
+
+
+    def test_gateway_page_shows_the_state_and_recent_events(self, shared_dash):
+        dash = shared_dash
+        at = dash.page(dash.boot(), "gateway")
+        no_exception(at)
+        assert metric(at, "State") == "authenticated"
+        assert metric(at, "Mode") == "sim"
+        events = at.dataframe[0].value
+        assert any("AUTHENTICATED" in e for e in events["event"])
+
+
+    def test_privacy_switch_masks_every_amount_but_keeps_ratios(self, shared_dash):
+        dash = shared_dash
+        at = dash.boot()
+        at.toggle(key="privacy").set_value(True).run()
+        for page in PAGES[:4]:
+            dash.page(at, page)
+            no_exception(at)
+            text = " ".join([m.value for m in at.metric] + [c.value for c in at.caption] + [m.value for m in at.markdown])
+            for money in re.findall(r"[+-]?\d[\d,]*(?:\.\d+)? (?:USD|EUR|GBP)\b", text):
+                pytest.fail(f"{page} shows an amount with privacy on: {money}")
+        at = dash.page(at, "overview")
+        assert metric(at, "Net liquidation").startswith(MASK)
+        assert re.fullmatch(r"\d+\.\d %", metric(at, "Margin utilisation (maint.)"))
+        assert (at.dataframe[0].value["net_liquidation_report"] == MASK).all()
+        at = dash.page(at, "positions")
+        assert MASK in next(c.value for c in at.caption if " positions · market value " in c.value)
+        assert (at.dataframe[0].value[["quantity", "market_value", "unrealized_pnl"]] == MASK).all().all()
 
 
 def test_a_failed_refresh_keeps_the_last_good_data_with_its_time_and_the_reason(dash):

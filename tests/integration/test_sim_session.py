@@ -68,7 +68,6 @@ def test_calls_need_accounts_first_after_login(start_sim):
     sim.prime()
     first = sim.api("GET", "/iserver/account/pnl/partitioned")
     assert first.json() == {"upnl": {}}  # IBKR: empty on the first request
-    time.sleep(5.2)  # pnl/partitioned is paced at 1 request / 5 s
     second = sim.api("GET", "/iserver/account/pnl/partitioned").json()
     SPEC.validate("GET", "/iserver/account/pnl/partitioned", 200, second)
     assert len(second["upnl"]) == 3
