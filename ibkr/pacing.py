@@ -18,10 +18,18 @@ sliding windows ("at most N requests in any W seconds"), each a safety margin be
 
 After a 429 the transport calls :meth:`PacingLimiter.pause`, which holds every request of the process back
 until IBKR's ``Retry-After`` has passed. The clock and the sleep function are injectable for tests.
+
+IBKR's limits outlive a process: a dashboard restarted within a minute must not send a second ``/sso/validate``
+(1 per minute), nor anything during a penalty. :meth:`PacingLimiter.persist` keeps the windows of 5 s and longer,
+and a pause in force, in a small file per gateway (the gateway manager points it at its state folder), so the
+next process starts where this one stopped.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import re
 import threading
 import time
@@ -29,12 +37,17 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from ibkr.errors import RateLimited
 
 __all__ = ["LIMITER", "DEFAULT_RULES", "PacingLimiter", "PacingRule", "default_limiter"]
 
+log = logging.getLogger(__name__)
+
 SAFETY = 1.1  # windows are 10% longer than IBKR's
+PERSISTED_PERIOD = 5.0  # windows at least this long (and a 429 pause) are kept on disk for the next process
 
 
 @dataclass(frozen=True)
@@ -82,16 +95,24 @@ DEFAULT_RULES: tuple[PacingRule, ...] = (
 
 @dataclass
 class _Window:
+    """One sliding window. A request occupies it from its admission until ``period`` after it finished: while in
+    flight it has not necessarily reached the gateway yet (a busy machine, a new TLS connection), so it must not
+    age out of the window and let the next ones through to arrive together with it."""
+
     rule: PacingRule
-    stamps: deque[float] = field(default_factory=deque)
+    stamps: deque[float] = field(default_factory=deque)  # when each finished request finished, oldest first
     in_flight: int = 0
 
-    def wait_needed(self, now: float) -> float:
+    def wait_needed(self, now: float) -> float | None:
+        """Seconds until one more request fits; None when only a request in flight finishing can make room."""
         while self.stamps and self.stamps[0] <= now - self.rule.period:
             self.stamps.popleft()
-        if len(self.stamps) < self.rule.limit:
+        over = len(self.stamps) + self.in_flight - self.rule.limit
+        if over < 0:
             return 0.0
-        return self.stamps[0] + self.rule.period - now
+        if over >= len(self.stamps):
+            return None
+        return self.stamps[over] + self.rule.period - now
 
     def has_room(self) -> bool:
         return self.rule.concurrent is None or self.in_flight < self.rule.concurrent
@@ -129,6 +150,8 @@ class PacingLimiter:
         self._global = _Window(PacingRule("global", re.compile(""), global_limit, global_period))
         self._windows = [_Window(rule) for rule in rules]
         self._paused_until = 0.0
+        self._store: tuple[Path, str] | None = None  # (file, gateway key) of persist()
+        self._wall: Callable[[], float] = time.time
         self.waits = 0  # how many times a caller had to sleep (for benchmarks and tests)
         self.admitted = 0
 
@@ -140,6 +163,59 @@ class PacingLimiter:
         """Hold every request of the process back for ``seconds`` (after a 429)."""
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock() + max(0.0, seconds))
+            self._save()
+
+    def ready_in(self, method: str, path: str) -> float:
+        """Seconds until a request could be admitted without waiting (0: now); for callers that would rather skip
+        a request than wait for it (the keep-alive's once-a-minute ``/sso/validate``). A slot still in flight
+        counts as its window's period."""
+        method = method.upper()
+        with self._lock:
+            now = self.clock()
+            windows = [self._global] + [w for w in self._windows if w.rule.matches(method, path)]
+            needed = [w.wait_needed(now) for w in windows]
+            return max([self._paused_until - now, 0.0] + [w.rule.period if n is None else n
+                                                          for w, n in zip(windows, needed, strict=True)])
+
+    # ---- state that outlives the process ----------------------------------------------------------------------
+    def persist(self, path: Path, key: str, *, wall: Callable[[], float] = time.time) -> None:
+        """Keep the long windows and a pause in force in ``path`` under ``key`` (the gateway's origin), and take
+        up what an earlier process left there for that key. A missing or unreadable file is a fresh start."""
+        with self._lock:
+            self._store, self._wall = (Path(path), key), wall
+            saved = _read_state(Path(path)).get(key, {})
+            offset = self.clock() - wall()  # wall-clock time -> this limiter's clock
+            now = self.clock()
+            for w in self._windows:
+                if w.rule.period < PERSISTED_PERIOD:
+                    continue
+                earlier = [t + offset for t in saved.get("stamps", {}).get(w.rule.name, [])
+                           if isinstance(t, int | float) and now - w.rule.period < t + offset <= now]
+                w.stamps = deque(sorted({*w.stamps, *earlier}))
+            paused = saved.get("paused_until")
+            if isinstance(paused, int | float):
+                self._paused_until = max(self._paused_until, paused + offset)
+
+    def _save(self) -> None:
+        """Write the long windows and the pause (called with the lock held); a write that fails is only logged."""
+        if self._store is None:
+            return
+        path, key = self._store
+        offset = self._wall() - self.clock()
+        mine = {"stamps": {w.rule.name: [round(t + offset, 3) for t in w.stamps]
+                           for w in self._windows if w.rule.period >= PERSISTED_PERIOD and w.stamps},
+                "paused_until": round(self._paused_until + offset, 3) if self._paused_until > self.clock() else 0}
+        try:
+            state = _read_state(path)
+            state[key] = mine
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(state, out)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("could not keep the pacing state in %s: %s", path, exc)
 
     def paused_for(self) -> float:
         """Seconds left of a pause set by :meth:`pause` (0 when none)."""
@@ -164,13 +240,13 @@ class PacingLimiter:
                         "Wait before refreshing.",
                         retry_after=paused, endpoint=f"{method} {path}",
                     )
-                if not all(w.has_room() for w in windows):
-                    self._released.wait(timeout=0.05)
+                needed = [w.wait_needed(now) for w in windows]
+                if not all(w.has_room() for w in windows) or None in needed:
+                    self._released.wait(timeout=0.05)  # a request in flight must finish first
                     continue
-                wait = max([paused] + [w.wait_needed(now) for w in windows])
+                wait = max([paused] + [n for n in needed if n is not None])
                 if wait <= 0:
                     for w in windows:
-                        w.stamps.append(now)
                         w.in_flight += 1
                     self.admitted += 1
                     if self.observer is not None:
@@ -182,21 +258,18 @@ class PacingLimiter:
     def release(self, windows: list[_Window]) -> None:
         """Mark a request acquired with :meth:`acquire` as finished (frees a concurrency slot).
 
-        The request's stamp moves from when it was admitted to when it finished: the gateway counts a request
-        when it arrives, which can be well after admission (a new TLS connection, a busy pool), so counting from
-        the finish keeps the windows true at the gateway's end too.
+        From now the request counts in its windows for one more period: the gateway counts a request when it
+        arrives, which can be any time until it finished (a new TLS connection, a busy pool, a starved CPU), so
+        counting it from admission to finish plus the period keeps the windows true at the gateway's end too,
+        however long it was held up.
         """
         with self._lock:
             now = self.clock()
-            admitted_at = getattr(windows, "admitted_at", None)
             for w in windows:
                 w.in_flight = max(0, w.in_flight - 1)
-                if admitted_at is not None:
-                    try:
-                        w.stamps.remove(admitted_at)
-                    except ValueError:
-                        continue  # already aged out of the window
-                    w.stamps.append(max(now, w.stamps[-1]) if w.stamps else now)
+                w.stamps.append(max(now, w.stamps[-1]) if w.stamps else now)
+            if any(w.rule.period >= PERSISTED_PERIOD for w in windows):
+                self._save()
             self._released.notify_all()
 
     @contextmanager
@@ -214,6 +287,14 @@ class PacingLimiter:
             for w in [self._global, *self._windows]:
                 w.stamps.clear()
             self._paused_until = 0.0
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 LIMITER = PacingLimiter()

@@ -15,7 +15,7 @@ Operators: ``python -m ibkr.gateway status|start|stop``.
 """
 
 from ibkr.gateway._manager import GatewayManager
-from ibkr.gateway._process import RestartPolicy, default_log_dir
+from ibkr.gateway._process import RestartPolicy, default_log_dir, default_state_dir
 from ibkr.gateway._prompts import Prompt, PromptAction, PromptKind
 from ibkr.gateway._record import GatewayStatus
 from ibkr.gateway._simulator import SimGateway, SimProcess
@@ -33,6 +33,7 @@ __all__ = [
     "SimGateway",
     "SimProcess",
     "default_log_dir",
+    "default_state_dir",
     "parse_tickle",
     "parse_tickle_body",
 ]

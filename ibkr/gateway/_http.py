@@ -3,8 +3,8 @@
 It is separate from the client's transport on purpose (docs/design.md): the keep-alive must work while the client is
 busy or failing. Its requests go through the process-wide pacing limiter (:data:`ibkr.pacing.LIMITER`) the client
 uses, so the two together stay inside IBKR's limits; on top of that the manager never tickles twice within 1.1 s
-(IBKR: 1/s) and validates SSO at most once every 67 s in the whole process (IBKR: 1/min; the limiter's window is
-66 s, so the manager never waits on it). While the limiter holds requests back after a 429 the keep-alive does
+(IBKR: 1/s) and validates SSO only when the limiter has a slot for it (IBKR: 1/min; the limiter's window is 66 s
+and outlives the process), so the manager never waits on it. While the limiter holds requests back after a 429 the keep-alive does
 not wait: that tick is inconclusive. ``trust_env`` is off so ``REQUESTS_CA_BUNDLE`` cannot replace the pinned
 certificate. Nothing here logs a cookie, a session token or an account list.
 """
@@ -26,17 +26,9 @@ from ibkr.pacing import PacingLimiter, default_limiter
 log = logging.getLogger(__name__)
 
 TICKLE_MIN_INTERVAL = 1.1
-SSO_VALIDATE_MIN_INTERVAL = 67.0
 MAX_PAUSE = 1.0  # seconds the keep-alive waits out a 429 pause of the limiter before giving the tick up
 USER_AGENT = "ibkr-desk-gateway-manager"
 FAILURES = (requests.RequestException, RateLimited)
-
-
-class _SsoValidations:
-    """When the last SSO validation of this process happened (every manager and GatewayHttp shares it)."""
-
-    lock = threading.Lock()
-    last = float("-inf")
 
 
 class GatewayHttp:
@@ -121,9 +113,11 @@ class GatewayHttp:
         return True
 
     def validate_sso(self) -> dict[str, Any] | None:
-        """``GET /sso/validate`` at most once every 67 s per process (None when skipped or failed)."""
-        with _SsoValidations.lock:
-            if time.monotonic() - _SsoValidations.last < SSO_VALIDATE_MIN_INTERVAL:
+        """``GET /sso/validate`` when the pacing limiter has a slot for it now (IBKR: 1 per minute, for this
+        process and, through the limiter's saved state, the one before it); None when skipped or failed. It is
+        skipped rather than waited for: the keep-alive must not sit a minute on it."""
+        with self._lock:
+            if self.limiter.ready_in("GET", "/sso/validate") > 0:
                 return None
             try:
                 r = self.send("GET", "/sso/validate")
@@ -131,8 +125,6 @@ class GatewayHttp:
             except (*FAILURES, ValueError) as exc:
                 log.warning("SSO validation failed: %s", type(exc).__name__)
                 return None
-            finally:
-                _SsoValidations.last = time.monotonic()
         if not isinstance(body, dict):
             return {"valid": False, "status": r.status_code}
         login_type = body.get("LOGIN_TYPE", body.get("loginType"))

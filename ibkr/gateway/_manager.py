@@ -16,11 +16,18 @@ from pathlib import Path
 from ibkr.config import GatewayMode, Settings
 from ibkr.gateway._keepalive import KeepAliveThread
 from ibkr.gateway._keeper import SessionKeeper
-from ibkr.gateway._process import RestartPolicy, check_local_host, check_sim, default_log_dir, inspect_listener
+from ibkr.gateway._process import (
+    RestartPolicy,
+    check_local_host,
+    check_sim,
+    default_log_dir,
+    default_state_dir,
+    inspect_listener,
+)
 from ibkr.gateway._prompts import Prompt
 from ibkr.gateway._record import GatewayStatus, StateRecord
 from ibkr.gateway._state import AuthState
-from ibkr.pacing import PacingLimiter
+from ibkr.pacing import PacingLimiter, default_limiter
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +42,18 @@ class GatewayManager:
     ``log_dir`` is where the gateway's output goes (default :func:`~ibkr.gateway.default_log_dir`);
     ``restart_policy`` caps automatic restarts; ``startup_timeout`` is how long IBKR's gateway (local mode) may
     take to answer after it was started; ``limiter`` replaces the process-wide pacing limiter (tests).
+
+    The limiter keeps IBKR's long pacing windows and a penalty in force in ``<state_dir>/pacing.json``
+    (default :func:`~ibkr.gateway.default_state_dir`), so a restarted dashboard does not walk into a limit the
+    one before it used (``/sso/validate`` once a minute) or into IBKR's penalty box.
     """
 
     def __init__(self, settings: Settings | None = None, *, log_dir: Path | None = None,
                  restart_policy: RestartPolicy | None = None, startup_timeout: float = 60.0,
-                 limiter: PacingLimiter | None = None) -> None:
+                 limiter: PacingLimiter | None = None, state_dir: Path | None = None) -> None:
         self.settings = settings or Settings()
+        (limiter or default_limiter()).persist((state_dir or default_state_dir()) / "pacing.json",
+                                               key=self.settings.gateway_url)
         self.mode = self.settings.gateway_mode
         self.log_path = (log_dir or default_log_dir()) / f"gateway-{self.mode.value}-{self.settings.gateway_port}.log"
         self.record = StateRecord()

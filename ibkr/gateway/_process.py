@@ -24,7 +24,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import requests
 
@@ -37,10 +37,15 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 IBKR_DOWNLOAD = "https://download2.interactivebrokers.com/portal/clientportal.gw.zip"
 
 
-def default_log_dir() -> Path:
-    """A per-user folder for gateway logs: ``$XDG_STATE_HOME/ibkr-desk/logs`` (``~/.local/state/ibkr-desk/logs``)."""
+def default_state_dir() -> Path:
+    """A per-user folder for what outlives a process: ``$XDG_STATE_HOME/ibkr-desk`` (``~/.local/state/ibkr-desk``)."""
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "ibkr-desk" / "logs"
+    return base / "ibkr-desk"
+
+
+def default_log_dir() -> Path:
+    """A per-user folder for gateway logs: ``<default_state_dir()>/logs`` (``~/.local/state/ibkr-desk/logs``)."""
+    return default_state_dir() / "logs"
 
 
 # ---- checks ---------------------------------------------------------------------------------------------------
@@ -136,6 +141,23 @@ def inspect_listener(settings: Settings, http: GatewayHttp) -> Probe | None:
 
 
 # ---- processes ------------------------------------------------------------------------------------------------
+class ChildProcess:
+    """What the manager reads of a gateway process it started: its pid, exit code and whether it still runs."""
+
+    _popen: subprocess.Popen[Any] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll() if self._popen else None
+
+    def alive(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+
 class GatewayProcess(Protocol):
     kind: str
     ready_on_start: bool  # True when start() returns only once the gateway listens
@@ -150,7 +172,7 @@ class GatewayProcess(Protocol):
     def stop(self, timeout: float = 5.0) -> None: ...
 
 
-class LocalGateway:
+class LocalGateway(ChildProcess):
     """IBKR's Client Portal Gateway: ``bin/run.sh root/conf.yaml`` in ``folder``, in a new process group."""
 
     kind = "local"
@@ -162,13 +184,6 @@ class LocalGateway:
         self._popen: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self._popen.pid if self._popen else None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._popen.poll() if self._popen else None
 
     def start(self) -> None:
         run = self.folder / "bin" / "run.sh"
@@ -180,9 +195,6 @@ class LocalGateway:
         self._log.flush()
         self._popen = subprocess.Popen(cmd, cwd=self.folder, stdout=self._log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
-
-    def alive(self) -> bool:
-        return self._popen is not None and self._popen.poll() is None
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM to the whole process group (run.sh and Java), SIGKILL if it lingers. Idempotent."""

@@ -20,6 +20,7 @@ from typing import IO
 
 from ibkr.config import Settings
 from ibkr.errors import GatewayUnavailable
+from ibkr.gateway._process import ChildProcess
 
 COMMAND = (sys.executable, "-m", "ibkr_sim")
 
@@ -121,7 +122,7 @@ class SimProcess:
         return False
 
 
-class SimGateway:
+class SimGateway(ChildProcess):
     """The manager's sim mode: ``python -m ibkr_sim`` with ``settings.sim`` on the port of ``gateway_url``."""
 
     kind = "sim"
@@ -140,21 +141,10 @@ class SimGateway:
         host = "127.0.0.1" if s.gateway_host == "localhost" else s.gateway_host
         return ["--host", host, "--port", str(s.gateway_port), *s.sim.argv()]
 
-    @property
-    def pid(self) -> int | None:
-        return self._popen.pid if self._popen else None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._popen.poll() if self._popen else None
-
     def start(self) -> None:
         self._proc = SimProcess(self.args(), self.cert_dir, log_path=self.log_path, env=self.settings.sim.secret_env())
         self._proc.start(timeout=self.startup_timeout)
         self._popen = self._proc.proc
-
-    def alive(self) -> bool:
-        return self._popen is not None and self._popen.poll() is None
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._proc is not None:

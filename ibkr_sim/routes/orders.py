@@ -104,14 +104,22 @@ async def single_order_status(sim, request: Request):
     return order_status(sim, order, next(_request_ids))
 
 
-@endpoints.route("POST", "/iserver/account/{accountId}/order/{orderId}", access="iserver")
-async def modify_order(sim, request: Request):
+def _account_and_order(sim, request: Request):
+    """The account and order id of ``/iserver/account/{accountId}/order/{orderId}``, or IBKR's answer to a bad one."""
     acct, problem = _account(sim, request)
     if problem:
-        return problem
+        return acct, None, problem
     order_id = _order_id(request)
     if order_id is None:
-        return missing(request.path_params.get("orderId"))
+        return acct, None, missing(request.path_params.get("orderId"))
+    return acct, order_id, None
+
+
+@endpoints.route("POST", "/iserver/account/{accountId}/order/{orderId}", access="iserver")
+async def modify_order(sim, request: Request):
+    acct, order_id, problem = _account_and_order(sim, request)
+    if problem:
+        return problem
     body = await json_body(request)
     if not isinstance(body, dict) or "orders" in body:
         return error(400, "Bad Request: modify takes one order object with all its fields (not wrapped in orders)")
@@ -120,12 +128,9 @@ async def modify_order(sim, request: Request):
 
 @endpoints.route("DELETE", "/iserver/account/{accountId}/order/{orderId}", access="iserver")
 async def cancel_order(sim, request: Request):
-    acct, problem = _account(sim, request)
+    acct, order_id, problem = _account_and_order(sim, request)
     if problem:
         return problem
-    order_id = _order_id(request)
-    if order_id is None:
-        return missing(request.path_params.get("orderId"))
     order = sim.orders.orders.get(order_id)
     manual = request.query_params.get("manualIndicator", "").lower()
     if order is not None and is_us_future(sim.world.instruments[order.conid]) and manual not in ("true", "false"):

@@ -414,3 +414,29 @@ def test_the_operator_command_reports_the_state(managers, cert_dir):
     assert up.returncode == 0, up.stderr
     assert json.loads(up.stdout)["state"] == "authenticated"
     assert down.returncode == 2 and "Gateway not running" in down.stdout
+
+
+def test_restarting_the_gateway_keeper_twice_within_a_minute_provokes_no_429(start_sim, tmp_path):
+    # IBKR allows one /sso/validate a minute, and a new process knows nothing of the last one's requests unless
+    # the limiter's state outlives it: three starts of `python -m ibkr.gateway start` against one paced gateway.
+    sim = start_sim("--auto-login", "--penalty-seconds", "600")
+    env = dict(os.environ, IBKR_GATEWAY_MODE="external", IBKR_GATEWAY_URL=sim.url, IBKR_VERIFY_SSL=str(sim.cert),
+               IBKR_TICKLE_SECONDS="30", XDG_STATE_HOME=str(tmp_path / "state"))
+    validations = []
+    for _ in range(3):
+        keeper = subprocess.Popen([sys.executable, "-m", "ibkr.gateway", "start"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True, stdin=subprocess.DEVNULL)
+        try:
+            first = keeper.stdout.readline()  # printed once the session is seen (or after 30 s without one)
+            assert "(AUTHENTICATED)" in first, first
+            time.sleep(1.5)  # the keeper primes and validates right after it sees the session
+            validations.append(sim.stats()["requests"].get("GET /sso/validate", 0))
+        finally:
+            keeper.terminate()
+            keeper.wait(15)
+            keeper.stdout.close()
+
+    stats = sim.stats()
+    assert stats["rate_limited"] == 0, stats
+    assert validations == [1, 1, 1]  # the second and third process saw the first one's validation and waited
+    assert (tmp_path / "state" / "ibkr-desk" / "pacing.json").stat().st_mode & 0o777 == 0o600

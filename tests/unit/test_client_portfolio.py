@@ -42,6 +42,22 @@ class PagedGateway:
         return rows[int(page) * 100:(int(page) + 1) * 100]
 
 
+def test_an_account_of_one_page_costs_one_request_and_a_large_one_reads_ahead_only_as_far_as_it_goes(
+        client, gateway, requests_mock):
+    # IBKR counts every page against its pacing: pages 1 and 2 of a 20-position account are requests for nothing.
+    books = {"DU1": book("DU1", 20), "DU2": book("DU2", 99), "DU3": book("DU3", 1_250)}
+    paged = PagedGateway(requests_mock, books)
+    gateway.add("GET", "/portfolio/accounts", json_body=accounts_answer("DU1", "DU2", "DU3"))
+
+    positions = client.all_positions()
+
+    assert len(positions) == 20 + 99 + 1_250
+    asked = {acct: sorted(page for (a, page) in paged.pages if a == acct) for acct in books}
+    assert asked["DU1"] == [0] and asked["DU2"] == [0]
+    assert asked["DU3"][:13] == list(range(13))  # every page of the account, in order
+    assert len(asked["DU3"]) <= 13 + client.pages_in_flight - 1  # at most pages_in_flight - 1 empty pages past it
+
+
 def accounts_answer(*ids: str, advisor: str | None = None) -> list[dict]:
     base = load_sample("GET_portfolio_accounts.json")[0]
     out = [{**base, "id": a, "accountId": a} for a in ids]

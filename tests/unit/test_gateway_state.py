@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from ibkr.config import GatewayMode, Settings
-from ibkr.gateway import AuthState, GatewayManager, PromptAction, PromptKind, RestartPolicy, _http
+from ibkr.gateway import AuthState, GatewayManager, PromptAction, PromptKind, RestartPolicy
 from ibkr.gateway._http import GatewayHttp
 from ibkr.gateway._state import looks_like_gateway
 from ibkr.pacing import PacingLimiter
@@ -25,12 +25,6 @@ def tickle_with(**auth_status) -> dict:
     body = copy.deepcopy(SUCCESS)
     body["iserver"]["authStatus"].update(auth_status)
     return body
-
-
-@pytest.fixture(autouse=True)
-def fresh_sso_guard(monkeypatch):
-    """The once-a-minute SSO guard is process-wide; each test starts with a clean one."""
-    monkeypatch.setattr(_http._SsoValidations, "last", float("-inf"))
 
 
 @pytest.fixture

@@ -179,3 +179,56 @@ def test_a_slow_request_counts_from_when_it_finished():
     # Assert: the second one waits a full window after the first one finished, not after it started.
     times = [t for _, _, t in admitted]
     assert times[1] - (times[0] + 3.0) >= 5.0
+
+
+def test_requests_held_up_in_flight_keep_their_place_in_the_window_until_they_finish():
+    # A starved machine: 8 requests admitted, none has reached the gateway 2 s later. Letting 8 more in because
+    # the first 8 "aged out" would put 16 into the second in which they all arrive, and IBKR answers 429.
+    from ibkr.pacing import GLOBAL_LIMIT
+
+    clock = FakeClock()
+    limiter, admitted = recording_limiter(clock)
+    held = [limiter.acquire("GET", f"/portfolio/DU1/positions/{n}") for n in range(GLOBAL_LIMIT)]
+    clock.sleep(2.0)
+
+    late = threading.Thread(target=lambda: limiter.release(limiter.acquire("GET", "/portfolio/DU1/ledger")))
+    late.start()
+    late.join(0.3)
+    assert late.is_alive(), "a ninth request got in while eight were still in flight"
+
+    finished_at = clock()
+    limiter.release(held.pop())  # one finishes: it still counts for one period after it finished
+    late.join(5)
+    assert not late.is_alive()
+    for windows in held:
+        limiter.release(windows)
+    assert admitted[-1][1] == "/portfolio/DU1/ledger"
+    assert admitted[-1][2] >= finished_at + pacing.GLOBAL_PERIOD
+
+
+def test_a_restarted_process_takes_up_the_long_windows_and_a_penalty_where_the_last_one_left_them(tmp_path):
+    # IBKR's once-a-minute /sso/validate and its penalty box know nothing of our processes: a dashboard restarted
+    # 10 s after the last one validated must not validate again (it would be answered 429).
+    store, wall = tmp_path / "pacing.json", FakeClock(1_800_000_000.0)
+    first_clock = FakeClock(500.0)
+    first = PacingLimiter(clock=first_clock, sleep=first_clock.sleep)
+    first.persist(store, key="https://localhost:5000", wall=wall)
+    with first.slot("GET", "/sso/validate"):
+        pass
+    with first.slot("GET", "/portfolio/DU1/summary"):  # a 1 s window: nothing to keep
+        pass
+    first.pause(30)  # a 429 came: the penalty outlives the process too
+
+    wall.sleep(10)  # the process is gone; a new one starts 10 s later, with its own monotonic clock
+    second_clock = FakeClock(9_000.0)
+    second = PacingLimiter(clock=second_clock, sleep=second_clock.sleep)
+    second.persist(store, key="https://localhost:5000", wall=wall)
+    other = PacingLimiter(clock=second_clock, sleep=second_clock.sleep)
+    other.persist(store, key="https://localhost:5001", wall=wall)
+
+    assert second.paused_for() == pytest.approx(20, abs=0.01)
+    assert second.ready_in("GET", "/portfolio/DU1/summary") == pytest.approx(20, abs=0.01)
+    assert second.ready_in("GET", "/sso/validate") == pytest.approx(66 - 10, abs=0.01)  # IBKR: 1/min (+10 %)
+    second_clock.sleep(56)
+    assert second.ready_in("GET", "/sso/validate") == 0 and second.paused_for() == 0
+    assert other.paused_for() == 0 and other.ready_in("GET", "/sso/validate") == 0  # another gateway's state
