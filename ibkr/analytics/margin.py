@@ -71,9 +71,10 @@ def _add_ratios(frame: pd.DataFrame, warning: float, danger: float) -> pd.DataFr
                                                        frame["gross_position_value"])
     frame["status_initial"] = margin_status(frame["utilisation_initial"], warning, danger)
     frame["status_maint"] = margin_status(frame["utilisation_maint"], warning, danger)
-    worst = frame[["utilisation_initial", "utilisation_maint"]].max(axis=1, skipna=True)
-    worst = worst.mask(frame["excess_liquidity"] < 0, np.inf)
-    frame["status"] = margin_status(worst, warning, danger)
+    # IBKR liquidates on maintenance margin (excess liquidity below zero), not on initial margin: the status is
+    # the maintenance one, and danger whenever excess liquidity is negative. Initial has its own status beside it.
+    maint = frame["utilisation_maint"].mask(frame["excess_liquidity"] < 0, np.inf)
+    frame["status"] = margin_status(maint, warning, danger)
     return frame
 
 
@@ -93,7 +94,8 @@ def margin_table(summaries: Mapping[str, AccountSummary], ledgers: Mapping[str, 
     - ``drop_to_margin_call`` d* = excess_liquidity / (GPV x (1 - m)), m = maint_margin / GPV: NaN without
       positions, 0 when already in deficit.
     - ``status_initial`` / ``status_maint``: each utilisation against ``warning`` (default 0.70) and ``danger``
-      (0.90); ``status``: the higher of the two, and ``danger`` whenever excess liquidity is negative.
+      (0.90); ``status``: the maintenance one (what IBKR liquidates on), and ``danger`` whenever excess liquidity
+      is negative. A high initial utilisation only limits new positions; its status says so on its own.
     - ``Total``: amounts summed in the report currency (NaN if any account lacks the amount or a rate), ratios
       and statuses recomputed from those sums, never averaged.
     """

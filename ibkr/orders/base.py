@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ibkr.errors import OrderValidationError
+from ibkr.numbers import exact
 
 
 class AssetClass(StrEnum):
@@ -75,6 +76,10 @@ _TYPE_LABEL = {"MKT": "market (MKT)", "LMT": "limit (LMT)", "STP": "stop (STP)",
                "TRAIL": "trailing stop (TRAIL)"}
 
 
+def _given(value: float | None) -> str:
+    return "?" if value is None else exact(value)
+
+
 def new_coid() -> str:
     """A fresh client order id (29 characters; IBKR wants it unique for 24 h)."""
     return f"desk-{uuid.uuid4().hex[:24]}"
@@ -82,10 +87,6 @@ def new_coid() -> str:
 
 def _upper(value: Any) -> Any:
     return order_type_named(value) if isinstance(value, str) else value
-
-
-def _money(value: float | None) -> str:
-    return "?" if value is None else f"{value:,.10g}"
 
 
 class _Ticket(BaseModel):
@@ -124,14 +125,14 @@ class _Ticket(BaseModel):
 
     def describe(self) -> str:
         """One line: ``BUY 10 AAPL LMT 150 DAY``."""
-        parts = [self.side.value, f"{self.quantity:g}", self.instrument, self.order_type.value]
+        parts = [self.side.value, exact(self.quantity), self.instrument, self.order_type.value]
         if self.order_type in (OrderType.LMT, OrderType.STOP_LIMIT):
-            parts.append(f"limit {_money(self.limit_price)}")
+            parts.append(f"limit {_given(self.limit_price)}")
         if self.order_type in (OrderType.STP, OrderType.STOP_LIMIT):
-            parts.append(f"stop {_money(self.stop_price)}")
+            parts.append(f"stop {_given(self.stop_price)}")
         if self.order_type is OrderType.TRAIL:
             unit = "%" if self.trailing_type is TrailingType.PERCENT else ""
-            parts.append(f"trail {_money(self.trailing_amount)}{unit}")
+            parts.append(f"trail {_given(self.trailing_amount)}{unit}")
         parts.append(self.tif.value + (" outside RTH" if self.outside_rth else ""))
         return " ".join(parts)
 
@@ -142,7 +143,7 @@ class _Ticket(BaseModel):
         if not self.account_id.strip():
             issues.append("Choose the account the order is for.")
         if not self.quantity > 0:
-            issues.append(f"Quantity must be greater than zero (got {self.quantity:g}); to sell, choose side SELL.")
+            issues.append(f"Quantity must be greater than zero (got {exact(self.quantity)}); to sell, choose side SELL.")
         needs_limit = self.order_type in (OrderType.LMT, OrderType.STOP_LIMIT)
         needs_stop = self.order_type in (OrderType.STP, OrderType.STOP_LIMIT)
         if self.order_type is OrderType.STOP_LIMIT and self.limit_price is None and self.stop_price is None:
@@ -166,7 +167,7 @@ class _Ticket(BaseModel):
         if self.asset_class is not AssetClass.FUT:
             for label, price in (("limit", self.limit_price), ("stop", self.stop_price)):
                 if price is not None and not price > 0:
-                    issues.append(f"The {label} price must be greater than zero (got {price:g}).")
+                    issues.append(f"The {label} price must be greater than zero (got {exact(price)}).")
         if self.tif is TimeInForce.OPG and self.order_type not in (OrderType.MKT, OrderType.LMT):
             issues.append("OPG (at the opening auction) works only with market or limit orders.")
         return issues + self._instrument_problems()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibkr.errors import OrderValidationError
+from ibkr.numbers import exact
 from ibkr.orders.base import AssetClass, OrderType
 from ibkr.orders.tickets import BondOrder, CryptoOrder, ForexOrder, FutureOrder, OptionOrder, OrderTicket, StockOrder
 
@@ -138,8 +139,8 @@ def check(inp: TicketInput, lookup_problem: str | None = None) -> TicketCheck:
         if distance is not None and abs(distance) > FAR_FROM_MARKET:
             where = "above" if distance > 0 else "below"
             warnings.append(
-                f"The limit price {inp.limit_price:,.6g} is {abs(distance):.1%} {where} the last price "
-                f"{inp.last_price:,.6g}. Check it is not a typo: IBKR will ask you to confirm a price more than "
+                f"The limit price {exact(inp.limit_price)} is {abs(distance):.1%} {where} the last price "
+                f"{exact(inp.last_price)}. Check it is not a typo: IBKR will ask you to confirm a price more than "
                 f"{FAR_FROM_MARKET:.0%} from the market.")
     if inp.last_price is None:
         warnings.append("No market price for this contract yet: IBKR will ask you to confirm an order sent "

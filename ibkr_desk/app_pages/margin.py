@@ -20,7 +20,8 @@ c[2].metric("Cushion", fmt.pct(total["cushion"]), help=analytics.HELP["cushion"]
 # Margin is called per account, so the headline is the account closest to a call, not the consolidated figure.
 nearest = analytics.nearest_margin_call(m)
 several = (m["account"] != analytics.TOTAL_LABEL).sum() > 1
-c[3].metric("Drop to margin call" + (f" ({nearest['account']})" if nearest is not None and several else ""),
+named = nearest is not None and several and nearest["drop_to_margin_call"] < 1  # "none" names no account
+c[3].metric("Drop to margin call" + (f" ({nearest['account']})" if named else ""),
             fmt.drop(nearest["drop_to_margin_call"] if nearest is not None else total["drop_to_margin_call"]),
             help=analytics.HELP["drop_to_margin_call"] + " The headline is the account nearest to a margin call.")
 c = st.columns(3)
@@ -42,8 +43,9 @@ cols = ["account", "utilisation_initial", "utilisation_maint", "cushion", "drop_
         "init_margin", "maint_margin", "equity_with_loan", "excess_liquidity", "available_funds", "buying_power", "sma",
         "lookahead_init_margin", "lookahead_maint_margin"]
 view = m[cols].copy()
-for col in ("utilisation_initial", "utilisation_maint", "cushion", "drop_to_margin_call"):
+for col in ("utilisation_initial", "utilisation_maint", "cushion"):
     view[col] = view[col] * 100
+view["drop_to_margin_call"] = view["drop_to_margin_call"].map(fmt.drop)  # as in the headline: none from 100 %
 money = ["init_margin", "maint_margin", "equity_with_loan", "excess_liquidity", "available_funds", "buying_power",
          "sma", "lookahead_init_margin", "lookahead_maint_margin"]
 if masked:
@@ -59,7 +61,7 @@ cfg.update({
     "utilisation_initial": num("Initial util.", format="%.1f %%", help=analytics.HELP["utilisation_initial"]),
     "utilisation_maint": num("Maint. util.", format="%.1f %%", help=analytics.HELP["utilisation_maint"]),
     "cushion": num("Cushion", format="%.1f %%", help=analytics.HELP["cushion"]),
-    "drop_to_margin_call": num("Drop to call", format="%.1f %%", help=analytics.HELP["drop_to_margin_call"]),
+    "drop_to_margin_call": st.column_config.TextColumn("Drop to call", help=analytics.HELP["drop_to_margin_call"]),
 })
 st.dataframe(view, hide_index=True, width="stretch", column_config=cfg)
 st.caption(f"Thresholds: warning at {warning:.0%}, danger at {danger:.0%} (IBKR_MARGIN_WARNING_PCT / "

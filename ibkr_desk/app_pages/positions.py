@@ -38,8 +38,8 @@ cfg = {
     "account": "Account", "symbol": st.column_config.TextColumn("Symbol", pinned=True),
     "description": st.column_config.TextColumn("Description", width="medium"), "asset_class": st.column_config.TextColumn("Class", width=72),
     "exchange": "Exchange", "country": "Country", "currency": "Ccy",
-    "quantity": num("Quantity", format="%,.4g") if not masked else "Quantity",
-    "price": num("Price", format="%,.4f"),
+    "quantity": num("Quantity", format=fmt.QUANTITY_FORMAT) if not masked else "Quantity",
+    "price": num("Price", format=fmt.QUANTITY_FORMAT),
     "market_value": num("Mkt value (native)", format="%,.0f", help=analytics.HELP["market_value"]),
     "market_value_report": num(f"Mkt value ({ccy})", format="%,.0f", help=analytics.HELP["market_value_base"]),
     "avg_cost": num("Avg cost", format="%,.2f"),
@@ -67,8 +67,8 @@ if picked:
     with st.container(border=True):
         st.subheader(f"{row['symbol']} · {row['description']}")
         d = st.columns(4)
-        d[0].metric("Quantity", fmt.MASK if masked else f"{row['quantity']:,.4g}")
-        d[1].metric("Price", f"{row['price']:,.4f} {row['currency']}")
+        d[0].metric("Quantity", fmt.quantity(row["quantity"], masked))
+        d[1].metric("Price", f"{fmt.quantity(row['price'])} {row['currency']}")
         d[2].metric("Market value", fmt.money(row["market_value"], row["currency"], masked))
         d[3].metric("Unrealised P&L", fmt.signed_money(row["unrealized_pnl"], row["currency"], masked),
                     fmt.pct(row["unrealized_pnl_pct"]))

@@ -19,15 +19,28 @@ def exposure_bars(exposure: pd.DataFrame, report_ccy: str, masked: bool = False)
     colors = [GREEN if v >= 0 else RED for v in df["exposure_base"]]
     fig = go.Figure(go.Bar(
         x=df["exposure_base"], y=df["currency"], orientation="h", marker_color=colors,
-        text=None if masked else [_compact(v) for v in df["exposure_base"]], textposition="auto",
+        text=None if masked else [_compact(v) for v in df["exposure_base"]], textposition="auto", cliponaxis=False,
         customdata=df[["exposure_native", "pct_of_net_liquidation"]].to_numpy(),
         hovertemplate=("%{y}: %{x:,.0f} " + report_ccy + "<br>native %{customdata[0]:,.0f}"
                        "<br>%{customdata[1]:.1%} of net liquidation<extra></extra>") if not masked else "%{y}<extra></extra>",
     ))
     fig.update_layout(title=f"Net FX exposure by currency ({report_ccy}; base currency excluded)", **LAYOUT,
                       height=max(260, 48 * len(df) + 90), showlegend=False)
-    fig.update_xaxes(showticklabels=not masked, zeroline=True, zerolinecolor=GREY, tickformat="~s")
+    fig.update_xaxes(showticklabels=not masked, zeroline=True, zerolinecolor=GREY, tickformat="~s",
+                     range=label_room(df["exposure_base"]))
     return fig
+
+
+LABEL_ROOM = 0.25
+"""How far beyond its longest bar each side of a bar chart's axis reaches, as a share of the axis' span: a label
+drawn outside a short bar (``-255.2k``) must fit inside the plot, or it is cut to ``5.2k`` and loses its sign."""
+
+
+def label_room(values: pd.Series) -> list[float]:
+    """An x-axis range for horizontal bars of ``values`` with room for labels outside the bars on both sides."""
+    lo, hi = min(0.0, float(values.min() or 0)), max(0.0, float(values.max() or 0))
+    span = (hi - lo) or 1.0
+    return [lo - LABEL_ROOM * span if lo < 0 else 0.0, hi + LABEL_ROOM * span if hi > 0 else 0.0]
 
 
 def _compact(value: float) -> str:
@@ -87,10 +100,11 @@ def pnl_by_asset_class(positions: pd.DataFrame, report_ccy: str, masked: bool = 
     fig = go.Figure(go.Bar(x=df[col], y=df["asset_class"], orientation="h",
                            marker_color=[GREEN if v >= 0 else RED for v in df[col]],
                            text=None if masked else [_compact(v) for v in df[col]], textposition="auto",
-                           hovertemplate="%{y}<extra></extra>" if masked else
+                           cliponaxis=False, hovertemplate="%{y}<extra></extra>" if masked else
                            "%{y}: %{x:,.0f} " + report_ccy + "<extra></extra>"))
     fig.update_layout(title=f"Unrealised P&L by asset class ({report_ccy})", **LAYOUT, height=300)
-    fig.update_xaxes(showticklabels=not masked, tickformat="~s", zeroline=True, zerolinecolor=GREY)
+    fig.update_xaxes(showticklabels=not masked, tickformat="~s", zeroline=True, zerolinecolor=GREY,
+                     range=label_room(df[col]))
     return fig
 
 

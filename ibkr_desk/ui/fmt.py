@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import math
 
+from ibkr.numbers import exact
+
 MASK = "•••••"
+QUANTITY_FORMAT = "%,.10g"
+"""A NumberColumn's format for quantities and prices: every digit up to 10 significant ones (more than any
+quantity or price IBKR sends), thousands separators, no padding zeros; never IBKR's number rounded to 4 digits."""
+
+
+def quantity(x: float | None, masked: bool = False) -> str:
+    """A quantity exactly, with thousands separators (``10,266``, ``27.2848``, ``1,000,000,000``)."""
+    return MASK if masked else exact(x)
 
 
 def _bad(x: object) -> bool:
@@ -46,9 +56,7 @@ def margin_alert(row, warning: float, danger: float) -> str | None:
     if row["excess_liquidity"] < 0:
         return (f"{row['account']}: excess liquidity is negative: a margin call or liquidation is due. "
                 "Reduce positions or add funds now.")
-    which, ratio = max((("Initial", row["utilisation_initial"]), ("Maintenance", row["utilisation_maint"])),
-                       key=lambda pair: pair[1])
     level, threshold = ("danger", danger) if row["status"] == "danger" else ("warning", warning)
     advice = " Reduce positions or add funds." if level == "danger" else ""
-    return (f"{row['account']}: {which.lower()} utilisation {pct(ratio)} is above the {level} level "
-            f"({threshold:.0%}).{advice}")
+    return (f"{row['account']}: maintenance utilisation {pct(row['utilisation_maint'])} is above the {level} "
+            f"level ({threshold:.0%}); initial {pct(row['utilisation_initial'])}.{advice}")

@@ -137,9 +137,15 @@ class TestPagesThatOnlyRead:
         assert percent(metric(at, "Initial utilisation")) == pytest.approx(expected["Total"]["initial"], abs=5e-4)
         assert percent(metric(at, "Maintenance utilisation")) == pytest.approx(expected["Total"]["maint"], abs=5e-4)
         assert at.get("plotly_chart"), "the utilisation chart is drawn"
-        # Margin is called per account: the headline names the account nearest to a call.
-        nearest = table["drop_to_margin_call"].drop(index="Total", errors="ignore").idxmin()
-        assert any(m.label == f"Drop to margin call ({nearest})" for m in at.metric)
+        # Margin is called per account: the headline names the account nearest to a call, and shows its drop as
+        # the table does (from 100 % on: none).
+        drops = {a: percent(t) if t.endswith("%") and not t.startswith("none") else float("inf")
+                 for a, t in table["drop_to_margin_call"].drop(index="Total", errors="ignore").items()}
+        nearest = min(drops, key=drops.get)
+        headline = next(m for m in at.metric if m.label.startswith("Drop to margin call"))
+        assert headline.value == table.loc[nearest, "drop_to_margin_call"]
+        if drops[nearest] < 1:
+            assert headline.label == f"Drop to margin call ({nearest})"
 
 
     def test_currency_page_nets_positions_and_cash_including_a_borrowed_currency(self, shared_dash):

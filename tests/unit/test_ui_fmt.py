@@ -26,11 +26,44 @@ def row(status: str, initial: float, maint: float, excess: float = 1.0) -> dict:
             "excess_liquidity": excess}
 
 
-def test_margin_alert_names_the_utilisation_over_the_threshold():
+def test_margin_alert_names_the_maintenance_utilisation_ibkr_liquidates_on_with_the_initial_beside_it():
     assert fmt.margin_alert(row("ok", 0.5, 0.3), 0.7, 0.9) is None
-    assert fmt.margin_alert(row("warning", 0.708, 0.454), 0.7, 0.9) == (
-        "U1: initial utilisation 70.8 % is above the warning level (70%).")
+    assert fmt.margin_alert(row("ok", 0.95, 0.49), 0.7, 0.9) is None  # a high initial alone is no margin danger
+    assert fmt.margin_alert(row("warning", 0.808, 0.754), 0.7, 0.9) == (
+        "U1: maintenance utilisation 75.4 % is above the warning level (70%); initial 80.8 %.")
     danger = fmt.margin_alert(row("danger", 0.5, 0.95), 0.7, 0.9)
-    assert danger.startswith("U1: maintenance utilisation 95.0 % is above the danger level (90%).")
+    assert danger.startswith("U1: maintenance utilisation 95.0 % is above the danger level (90%); initial 50.0 %.")
     assert "Reduce positions or add funds" in danger
     assert "liquidat" in fmt.margin_alert(row("danger", 1.2, 1.1, excess=-5.0), 0.7, 0.9)
+
+
+def test_quantities_are_exact_with_thousands_separators_never_rounded_nor_in_exponent_form():
+    # 10,266 HSBA shares were shown as 10,270; a 100,000 bond as 1e+05; a ticket read "BUY 1e+09 AAPL".
+    from ibkr.numbers import exact
+
+    assert [exact(v) for v in (10266, 27.2848, 100000.0, 1e9, 229.123456, 1e-07, -5.0, None)] == [
+        "10,266", "27.2848", "100,000", "1,000,000,000", "229.123456", "0.0000001", "-5", "—"]
+    assert fmt.quantity(10266.0) == "10,266" and fmt.quantity(10266.0, masked=True) == fmt.MASK
+
+
+def test_a_ticket_describes_its_quantity_and_prices_exactly():
+    from ibkr.orders import StockOrder
+
+    ticket = StockOrder(account_id="DU1", symbol="AAPL", side="BUY", quantity=1e9, order_type="LMT",
+                        limit_price=229.123456)
+    assert ticket.describe() == "BUY 1,000,000,000 AAPL LMT limit 229.123456 DAY"
+
+
+def test_bar_labels_outside_short_bars_fit_inside_the_plot_with_their_sign():
+    # At 1280 px a -29.7k STK bar read "9k" and a -255.2k JPY bar "5.2k": labels cut at the plot's edge.
+    import pandas as pd
+
+    from ibkr_desk.ui import figures
+
+    positions = pd.DataFrame({"asset_class": ["STK", "OPT", "FUT"], "unrealized_pnl_report": [-29_700, 1_200, 250_000]})
+    fig = figures.pnl_by_asset_class(positions, "USD")
+    bar = fig.data[0]
+    assert list(bar.text) == ["-29.7k", "1.2k", "250.0k"] and bar.cliponaxis is False
+    lo, hi = fig.layout.xaxis.range
+    span = 250_000 + 29_700
+    assert lo <= -29_700 - 0.2 * span and hi >= 250_000 + 0.2 * span  # room for a label beyond either end

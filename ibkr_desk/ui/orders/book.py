@@ -47,9 +47,9 @@ def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> 
         st.dataframe(frame, hide_index=True, width="stretch", key="order_book_table", column_config={
             "order_id": st.column_config.TextColumn("Order"), "account": "Account", "instrument": "Instrument",
             "asset_class": "Class", "side": "Side", "type": "Type", "quantity": "Quantity", "filled": "Filled",
-            "remaining": "Remaining", "price": num("Price", format="%,.6g", help="Limit price (stop price for STP "
-                                                   "and TRAIL)"), "stop": num("Stop", format="%,.6g"),
-            "avg_price": num("Avg fill", format="%,.6g"), "tif": "TIF", "status": "Status",
+            "remaining": "Remaining", "price": num("Price", format=fmt.QUANTITY_FORMAT, help="Limit price (stop "
+                                                   "price for STP and TRAIL)"),
+            "stop": num("Stop", format=fmt.QUANTITY_FORMAT), "avg_price": num("Avg fill", format=fmt.QUANTITY_FORMAT), "tif": "TIF", "status": "Status",
             "updated": st.column_config.DatetimeColumn("Updated", format="HH:mm:ss"), "coid": "cOID"})
     st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · refreshes every "
                f"{LIVE_SECONDS} s · as of {dt.datetime.now().strftime('%H:%M:%S')}")
@@ -107,20 +107,21 @@ def _label(o: Order) -> str:
 
 
 def _now(o: Order) -> str:
-    price = f" at {o.price:,.6g}" if o.price is not None else ""
-    stop = f", stop {o.aux_price:,.6g}" if o.aux_price is not None else ""
-    return (f"Now: {o.side} {o.total_size or 0:g} {o.description1 or o.ticker or ''} {order_kind(o)}{price}{stop} · "
-            f"filled {o.filled_quantity or 0:g}, remaining {o.remaining_quantity or 0:g} · {o.status}")
+    price = f" at {fmt.quantity(o.price)}" if o.price is not None else ""
+    stop = f", stop {fmt.quantity(o.aux_price)}" if o.aux_price is not None else ""
+    return (f"Now: {o.side} {fmt.quantity(o.total_size or 0)} {o.description1 or o.ticker or ''} {order_kind(o)}"
+            f"{price}{stop} · filled {fmt.quantity(o.filled_quantity or 0)}, remaining "
+            f"{fmt.quantity(o.remaining_quantity or 0)} · {o.status}")
 
 
 def _send(order: Order, changes: dict[str, object] | None) -> None:
     """Modify (``changes``) or cancel one order: registered first, sent once, recorded on the flow."""
     client = services.client()
     account = order.account_id or ""
-    what = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in (changes or {}).items())  # type: ignore[str-format]
+    what = ", ".join(f"{k.replace('_', ' ')} {fmt.quantity(v)}" for k, v in (changes or {}).items())
     name = order.description1 or order.ticker or ""
     title = (f"Modify order {order.order_id} ({what})" if changes is not None
-             else f"Cancel order {order.order_id} ({order.side} {order.total_size or 0:g} {name})")
+             else f"Cancel order {order.order_id} ({order.side} {fmt.quantity(order.total_size or 0)} {name})")
     with st.spinner(f"{title}..."):
         st.session_state[state.BOOK_SEQ] = st.session_state.get(state.BOOK_SEQ, 0) + 1
         clear(st.session_state, state.BOOK_FLOW)
@@ -159,7 +160,7 @@ def trades(account_ids: list[str], masked: bool) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
         "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"), "account": "Account",
         "instrument": "Instrument", "asset_class": "Class", "side": "Side", "quantity": "Quantity",
-        "price": num("Price", format="%,.6g"), "commission": num("Commission", format="%,.2f"),
+        "price": num("Price", format=fmt.QUANTITY_FORMAT), "commission": num("Commission", format="%,.2f"),
         "net_amount": num("Net amount", format="%,.2f"), "exchange": "Exchange",
         "order_id": st.column_config.NumberColumn("Order", format="%d"), "coid": "cOID", "execution_id": "Execution"})
     st.caption(f"{len(frame)} execution{'s' if len(frame) != 1 else ''} · refreshes every {TRADES_SECONDS} s")

@@ -73,13 +73,13 @@ def draw(whatif: WhatIf, ccy: str, masked: bool) -> None:
     st.markdown(markdown_table(whatif, ccy, masked))
     util = whatif_utilisation(whatif)
     warning, danger = services.settings().margin_thresholds
-    level = utilisation_status(util.initial_after, warning, danger)
-    text = (f"Margin utilisation it would leave: **initial {fmt.pct(util.initial_after, 2)}** (now "
-            f"{fmt.pct(util.initial_before, 2)}), maintenance {fmt.pct(util.maint_after, 2)} (now "
-            f"{fmt.pct(util.maint_before, 2)}).")
+    level = utilisation_status(util.maint_after, warning, danger)  # IBKR liquidates on maintenance margin
+    text = (f"Margin utilisation it would leave: **maintenance {fmt.pct(util.maint_after, 2)}** (now "
+            f"{fmt.pct(util.maint_before, 2)}), initial {fmt.pct(util.initial_after, 2)} (now "
+            f"{fmt.pct(util.initial_before, 2)}).")
     {"danger": st.error, "warning": st.warning}.get(level, st.success)(
         text + ("" if level in ("ok", "unknown") else f" Above the {level} level "
                 f"({(danger if level == 'danger' else warning):.0%})."),
         icon={"danger": ":material/error:", "warning": ":material/warning:"}.get(level, ":material/check_circle:"))
-    st.caption(f"{HELP['utilisation_initial']} Amounts in the account's base currency ({ccy or '?'}).")
+    st.caption(f"{HELP['utilisation_maint']} {HELP['utilisation_initial']} Amounts in the account's base currency ({ccy or '?'}).")
     st.plotly_chart(figures.whatif_bars(whatif, ccy, masked), width="stretch", config={"displayModeBar": False})

@@ -8,7 +8,7 @@ import streamlit as st
 from ibkr.models import PendingConfirmation
 from ibkr.orders.entry import fingerprint
 from ibkr.orders.submission import OrderFlow, Stage, answer, begin, clear, recheck, round_key, run
-from ibkr_desk.ui import services, state
+from ibkr_desk.ui import fmt, services, state
 from ibkr_desk.ui.orders.lookups import refresh
 from ibkr_desk.ui.orders.text import escape, ibkr_markdown
 from ibkr_desk.ui.orders.ticket import TicketView
@@ -111,7 +111,7 @@ def _outcome(flow: OrderFlow) -> None:
         verb = "placed" if flow.kind == "new" else "modified"
         lines = [f"**Order {flow.order_id} {verb}: {state or 'status pending'}**", escape(flow.title)]
         if status is not None and status.cum_fill:
-            lines.append(f"Filled {status.cum_fill:g} at {status.average_price or 0:,.6g} "
+            lines.append(f"Filled {fmt.quantity(status.cum_fill)} at {fmt.quantity(status.average_price or 0)} "
                          f"{status.currency or ''}".rstrip())
         st.success("  \n".join(lines), icon=":material/check_circle:")
         if flow.message:
