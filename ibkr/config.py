@@ -11,10 +11,14 @@ import datetime as dt
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from ibkr.orders.limits import OrderLimits
 
 
 class GatewayMode(StrEnum):
@@ -106,6 +110,11 @@ class Settings(BaseSettings):
     refresh_seconds: float = Field(30.0, gt=0, description="Dashboard auto-refresh interval")
     trading_enabled: bool = Field(False, description="The order ticket submits only when true")
     request_timeout: float = Field(10.0, gt=0, description="Seconds before a gateway request times out")
+    max_order_quantity: float = Field(1_000_000.0, gt=0, description="Fat-finger limit: units per order")
+    max_order_notional_pct: float = Field(50.0, gt=0, description="Fat-finger limit: an order's value as % of the "
+                                          "account's net liquidation")
+    max_margin_utilisation_pct: float = Field(90.0, gt=0, description="Fat-finger limit: maintenance margin "
+                                              "utilisation the what-if may leave, %")
     margin_warning_pct: float = Field(70.0, ge=0, le=100, description="Margin utilisation warning threshold, %")
     margin_danger_pct: float = Field(90.0, ge=0, le=100, description="Margin utilisation danger threshold, %")
 
@@ -145,6 +154,13 @@ class Settings(BaseSettings):
     @property
     def gateway_host(self) -> str:
         return urlsplit(self.gateway_url).hostname or "localhost"
+
+    @property
+    def order_limits(self) -> OrderLimits:
+        """The fat-finger limits the ticket enforces (:mod:`ibkr.orders.limits`)."""
+        from ibkr.orders.limits import OrderLimits
+
+        return OrderLimits(self.max_order_quantity, self.max_order_notional_pct, self.max_margin_utilisation_pct)
 
     @property
     def margin_thresholds(self) -> tuple[float, float]:

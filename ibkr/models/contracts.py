@@ -104,6 +104,17 @@ class Contract(SecdefFields):
     increment_rules: list[dict[str, Any]] | None = Field(None, alias="incrementRules", repr=False)
     display_rule: dict[str, Any] | None = Field(None, alias="displayRule", repr=False)
 
+    def increment_at(self, price: float | None = None) -> float | None:
+        """The minimum price variation at ``price`` from IBKR's ``incrementRules`` (each rule holds from its
+        ``lowerEdge`` up; without a price, the lowest rule's); None when IBKR sent none."""
+        rules = sorted(((parse_number(r.get("lowerEdge")) or 0.0, parse_number(r.get("increment")))
+                        for r in self.increment_rules or [] if isinstance(r, dict)), key=lambda r: r[0])
+        rules = [(edge, inc) for edge, inc in rules if inc and inc > 0]
+        if not rules:
+            return None
+        below = [inc for edge, inc in rules if price is None or edge <= abs(price)]
+        return below[-1] if below and price is not None else rules[0][1]
+
     @model_validator(mode="before")
     @classmethod
     def _normalise(cls, data: Any) -> Any:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ibkr.errors import OrderValidationError
@@ -58,6 +60,7 @@ class TicketInput:
     tif: str = "DAY"
     outside_rth: bool = False
     last_price: float | None = None
+    tick: float | None = None  # the contract's minimum price variation (secdef incrementRules), when known
 
 
 @dataclass
@@ -134,6 +137,12 @@ def check(inp: TicketInput, lookup_problem: str | None = None) -> TicketCheck:
             errors.append(problem)
     if inp.order_type == "TRAIL" and inp.stop_price is None:
         errors.append("A trailing stop (TRAIL) order needs its initial stop price.")
+    symbol = inp.pick.symbol
+    for label, price, used in (("limit", inp.limit_price, inp.order_type in NEEDS_LIMIT),
+                               ("stop", inp.stop_price, inp.order_type in NEEDS_STOP)):
+        off = _off_tick(label, price, inp.tick, symbol) if used else None
+        if off:
+            errors.append(off)
     if inp.order_type in NEEDS_LIMIT:
         distance = far_from_market(inp.limit_price, inp.last_price)
         if distance is not None and abs(distance) > FAR_FROM_MARKET:
@@ -154,20 +163,60 @@ def fingerprint(ticket: OrderTicket) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def price_format(asset_class: str, last: float | None) -> tuple[float, str]:
-    """Step and display format of a price input: forex in 5 decimals, small prices in 4, others in 2."""
+def _default_tick(asset_class: str, last: float | None) -> float:
+    """A tick to step by when IBKR gave none: forex in half-pips, small prices in 0.0001, others in 0.01."""
     if asset_class == "CASH":
-        return 0.00005, "%.5f"
-    if last is not None and abs(last) < 10:
-        return 0.0001, "%.4f"
-    return 0.01, "%.2f"
+        return 0.00005
+    return 0.0001 if last is not None and abs(last) < 10 else 0.01
 
 
-def round_price(asset_class: str, price: float | None) -> float | None:
+def tick_decimals(tick: float) -> int:
+    """The decimals a price on ``tick`` needs (0.25 -> 2, 0.00005 -> 5, 5 -> 0)."""
+    exponent = Decimal(repr(float(tick))).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def price_format(asset_class: str, last: float | None, tick: float | None = None) -> tuple[float, str]:
+    """Step and display format of a price input: the contract's tick and just its decimals, so the field shows
+    every digit a valid price can have (an off-tick value is refused by :func:`check`, never sent rounded)."""
+    step = tick or _default_tick(asset_class, last)
+    return step, f"%.{tick_decimals(step)}f"
+
+
+def on_tick(price: float, tick: float) -> bool:
+    return math.isclose(price / tick, round(price / tick), rel_tol=0, abs_tol=1e-6)
+
+
+def round_price(asset_class: str, price: float | None, tick: float | None = None) -> float | None:
+    """``price`` on the tick (the nearest multiple), for a pre-filled field."""
     if price is None:
         return None
-    decimals = int(price_format(asset_class, price)[1][2])
-    return round(price, decimals)
+    step = tick or _default_tick(asset_class, price)
+    return round(round(price / step) * step, tick_decimals(step))
+
+
+def _off_tick(label: str, price: float | None, tick: float | None, symbol: str) -> str | None:
+    if price is None or tick is None or price <= 0 or on_tick(price, tick):
+        return None
+    below = math.floor(price / tick) * tick
+    digits = tick_decimals(tick)
+    return (f"The {label} price {exact(price)} is not on {symbol}'s tick of {exact(tick)}: use "
+            f"{exact(round(below, digits))} or {exact(round(below + tick, digits))} (IBKR refuses other prices).")
+
+
+def modify_problems(changes: dict[str, float], symbol: str, tick: float | None) -> list[str]:
+    """What is wrong with a modify's new values (quantity, limit_price, stop_price), in a trader's words."""
+    out: list[str] = []
+    if "quantity" in changes and changes["quantity"] <= 0:
+        out.append(f"The new quantity must be greater than zero (got {exact(changes['quantity'])}); to drop the "
+                   "order, cancel it.")
+    for key, label in (("limit_price", "limit"), ("stop_price", "stop")):
+        if key in changes:
+            if changes[key] <= 0:
+                out.append(f"The new {label} price must be greater than zero (got {exact(changes[key])}).")
+            elif problem := _off_tick(f"new {label}", changes[key], tick, symbol):
+                out.append(problem)
+    return out
 
 
 def order_types_for(asset_class: str) -> list[str]:

@@ -48,11 +48,14 @@ with right:
                    "complete ticket.")
     account = view.input.account_id
     base = snap.base_currency.get(account) if snap and account else None
+    over_limits = ticket.limits(view, snap, preview.current(view), settings.order_limits)
+    for problem in over_limits:
+        st.error(problem, icon=":material/back_hand:")
     buttons = st.columns(2)
     with buttons[0]:
         preview.button(view)
     with buttons[1]:
-        submission.button(view, settings.trading_enabled)
+        submission.button(view, settings.trading_enabled, over_limits)
     submission.panel(settings.trading_enabled)
     preview.details(view, base, ctx.masked)
 

@@ -19,6 +19,31 @@ CHIP = {
 }
 
 
+def is_paper(account_ids: list[str], sso: dict) -> bool | None:
+    """Whether this session trades a paper account: IBKR's SSO validation says so (``LOGIN_TYPE`` 2), else the
+    account ids do (IBKR's paper accounts start with D: DU..., DF...). None when there is nothing to go by."""
+    if sso.get("paper") is not None:
+        return bool(sso["paper"])
+    return all(a.upper().startswith("D") for a in account_ids) if account_ids else None
+
+
+def trading_banner(loaded: loaders.Loaded) -> None:
+    """With trading on, every page says whether orders go to a PAPER or a LIVE account."""
+    if not services.settings().trading_enabled:
+        return
+    ids = loaded.snapshot.account_ids if loaded.snapshot else []
+    paper = is_paper(ids, services.gateway().record.sso)
+    if paper:
+        st.info("**PAPER trading**: orders from this dashboard go to IBKR's paper account "
+                f"({', '.join(ids)}); no real money moves.", icon=":material/science:")
+    elif paper is False:
+        st.error("**LIVE trading**: orders from this dashboard are real and go to IBKR at once.",
+                 icon=":material/bolt:")
+    else:
+        st.warning("**Trading is on** (IBKR_TRADING_ENABLED=true); whether the account is paper or live is not known "
+                   "yet.", icon=":material/bolt:")
+
+
 def sidebar(loaded: loaders.Loaded) -> list[str]:
     """Render the sidebar; return the account ids the pages should show."""
     manager = services.gateway()

@@ -38,6 +38,7 @@ def boot() -> Context:
     services.gateway()  # starts the gateway and its keep-alive on first use
     loaded = loaders.snapshot()
     ids = chrome.sidebar(loaded)
+    chrome.trading_banner(loaded)
     chrome.gateway_prompt()
     ctx = Context(loaded, ids)
     st.session_state[_KEY] = ctx

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ibkr_sim.world.instruments import Instrument, required
+from ibkr_sim.world.instruments import Instrument, required, tick_size
 from ibkr_sim.world.world import Holding, World
 
 PAGE_SIZE = 100
@@ -16,10 +16,6 @@ TYPES = {"STK": "COMMON", "BOND": "CORP", "FUT": "", "OPT": "", "CASH": "", "CRY
 def _display_rule(inst: Instrument) -> dict:
     digits = 5 if inst.asset_class == "CASH" else 4 if inst.asset_class == "BOND" else 2
     return {"displayRuleStep": [{"decimalDigits": digits, "lowerEdge": 0.0, "wholeDigits": 6}], "magnification": 0}
-
-
-def _increment(inst: Instrument) -> float:
-    return {"CASH": 0.00005, "FUT": 0.25, "CRYPTO": 0.25, "BOND": 0.001}.get(inst.asset_class, 0.01)
 
 
 def contract_desc(inst: Instrument) -> str:
@@ -43,7 +39,7 @@ def position_item(world: World, acct_id: str, h: Holding, page_size: int = PAGE_
         "countryCode": inst.country or "US", "currency": inst.currency, "displayRule": _display_rule(inst),
         "exchs": None, "exerciseStyle": "A" if cls == "OPT" else None, "expiry": inst.expiry if is_deriv else None,
         "fullName": _full_name(inst), "group": inst.group, "hasOptions": cls == "STK" and inst.conid < 900_000_000,
-        "incrementRules": [{"increment": _increment(inst), "lowerEdge": 0.0}], "isEventContract": False,
+        "incrementRules": [{"increment": tick_size(inst), "lowerEdge": 0.0}], "isEventContract": False,
         "isUS": inst.country == "US", "lastTradingDay": inst.expiry if is_deriv else None,
         "listingExchange": inst.exchange, "mktPrice": inst.price, "mktValue": round(world.market_value(h), 2),
         "model": "", "multiplier": shown_mult, "name": inst.name, "pageSize": page_size,

@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import random
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -91,6 +92,41 @@ MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", 
 OPTION_UNDERLYINGS = ("SPY", "AAPL", "MSFT", "SAP")
 OPTION_VOL = 0.24
 RATE = 0.04
+
+
+FUT_TICKS = {"ES": 0.25, "NQ": 0.25, "CL": 0.01, "GC": 0.1, "DAX": 1.0, "ESTX50": 1.0, "Z": 0.5, "N225M": 5.0}
+OFF_TICK = "The price does not conform to the minimum price variation for this contract."
+"""IBKR's words for a price off the contract's tick (TWS API error 110), which the gateway answers too."""
+
+
+def tick_size(inst: Instrument) -> float:
+    """The contract's minimum price variation: one rule for its quotes, its secdef ``incrementRules`` and the
+    orders it accepts (futures by their exchange's tick, IDEALPRO half-pips, PAXOS BTC in 0.25)."""
+    cls = inst.asset_class
+    if cls in ("FUT", "IND"):
+        return FUT_TICKS.get(inst.symbol, 0.01)
+    if cls == "CASH":
+        return 0.005 if (inst.pair or "").endswith(".JPY") else 0.00005
+    if cls == "BOND":
+        return 0.001
+    if cls == "CRYPTO":
+        return 0.25 if inst.symbol == "BTC" else 0.01
+    if cls == "STK" and inst.currency == "JPY":
+        return 0.1
+    if cls == "STK" and inst.price < 1:
+        return 0.0001
+    return 0.01
+
+
+def to_tick(inst: Instrument, price: float) -> float:
+    """``price`` on the contract's tick (the nearest multiple), written with the tick's decimals."""
+    tick = tick_size(inst)
+    digits = max(0, -Decimal(repr(tick)).normalize().as_tuple().exponent)  # type: ignore[operator]
+    return round(round(price / tick) * tick, digits)
+
+
+def on_tick(inst: Instrument, price: float) -> bool:
+    return math.isclose(price, to_tick(inst, price), rel_tol=0, abs_tol=tick_size(inst) * 1e-6)
 
 
 def required(value: T | None, what: str = "field") -> T:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ibkr_sim.world.instruments import Instrument
+from ibkr_sim.world.instruments import OFF_TICK, Instrument, on_tick, to_tick
 
 # orderType accepted on a ticket -> (canonical, live-orders "orderType", "origOrderType")
 ORDER_TYPES: dict[str, tuple[str, str, str]] = {
@@ -147,6 +147,8 @@ def parse_ticket(world, ticket: Any, account: str) -> Order | str:
     problem = _price_problem(order_type, price, aux, trail_amt, trail_type)
     if problem:
         return problem
+    if any(p is not None and not on_tick(inst, p) for p in (price if order_type != "MKT" else None, aux)):
+        return OFF_TICK  # IBKR refuses a limit or stop price off the tick (ES in 0.25, IDEALPRO in half-pips)
     return Order(
         account=account, conid=conid, side=side, quantity=quantity, order_type=order_type, tif=tif,
         price=price if order_type != "MKT" else None, aux_price=aux if order_type in ("STOP_LIMIT", "TRAILLMT") else None,
@@ -184,7 +186,8 @@ def decimals(inst: Instrument, price: float) -> int:
 
 
 def tick_round(inst: Instrument, price: float) -> float:
-    return round(price, decimals(inst, price))
+    """A fill or trigger price on the contract's tick."""
+    return to_tick(inst, price)
 
 
 def market_fill_price(inst: Instrument, side: str) -> float:

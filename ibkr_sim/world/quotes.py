@@ -15,10 +15,18 @@ import random
 import weakref
 from dataclasses import dataclass, field
 
-from ibkr_sim.world.instruments import FUTURES, OPTION_VOL, RATE, Instrument, required
+from ibkr_sim.world.instruments import (
+    FUT_TICKS,
+    FUTURES,
+    OPTION_VOL,
+    RATE,
+    Instrument,
+    required,
+    tick_size,
+    to_tick,
+)
 from ibkr_sim.world.world import World
 
-FUT_TICKS = {"ES": 0.25, "NQ": 0.25, "CL": 0.01, "GC": 0.1, "DAX": 1.0, "ESTX50": 1.0, "Z": 0.5, "N225M": 5.0}
 SPREAD = {"STK": 0.0004, "OPT": 0.03, "FUT": 0.0, "CASH": 0.00004, "BOND": 0.002, "CRYPTO": 0.0008, "IND": 0.0}
 DAILY_VOLUME = {"STK": (3e5, 6e7), "OPT": (20.0, 8e3), "FUT": (2e4, 1.5e6), "CASH": (0.0, 0.0), "BOND": (5e4, 2e6),
                 "CRYPTO": (50.0, 5e3), "IND": (0.0, 0.0)}
@@ -89,12 +97,6 @@ def decimals(inst: Instrument) -> int:
     if cls == "STK" and inst.currency == "JPY":
         return 1
     return 3 if cls == "STK" and inst.price < 10 else 2
-
-
-def tick_size(inst: Instrument) -> float:
-    if inst.asset_class == "FUT":
-        return FUT_TICKS.get(inst.symbol, 0.01)
-    return 10.0 ** -decimals(inst)
 
 
 def flag(value: object) -> bool:
@@ -191,7 +193,7 @@ def quote(world: World, inst: Instrument) -> Quote:
     if inst.asset_class == "IND":
         sizes = [0, 0, 0]
     bid_size, ask_size, last_size = sizes
-    return Quote(round(price, digits + 2), round(bid, digits + 2), round(ask, digits + 2), bid_size, ask_size,
+    return Quote(to_tick(inst, price), to_tick(inst, bid), to_tick(inst, ask), bid_size, ask_size,
                  last_size, open_, hi_lo[0], hi_lo[1], prior, volume, int(base), digits)
 
 

@@ -70,6 +70,11 @@ class OrdersPage:
         self.page.goto(f"{self.app['url']}/orders")
         self.page.get_by_role("heading", name="Ticket").wait_for(timeout=60_000)
         self.settle(500)
+        # The ticket never picks an account by itself ("All accounts" in the sidebar): the trader does.
+        account = sim(self.app, "GET", "state")["accounts"][0]["id"]
+        self.page.get_by_test_id("stMain").get_by_role("combobox", name="Account", exact=True).click()
+        self.page.get_by_role("option", name=account).first.click()
+        self.settle()
         return self
 
     def shot(self, name: str) -> None:
@@ -240,7 +245,7 @@ def test_trader_cancels_at_a_question(app, ticket):
     text = ticket.wait_text("IBKR asks before placing")
     assert "o383" in text and "size exceeds the Size Limit of 500" in text
     ticket.shot("question-size-limit")
-    ticket.click("No, cancel this order")
+    ticket.click("No, do not place it")
     text = ticket.wait_text("You declined IBKR's question, so IBKR did not place the order.")
     assert "Not placed: BUY 600 MSFT" in text and "IBKR answered: Order not confirmed" in text
     ticket.shot("declined")

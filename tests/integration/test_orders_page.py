@@ -75,6 +75,9 @@ def warnings(at: AppTest) -> list[str]:
 
 
 def stock_ticket(at: AppTest, symbol: str = "AAPL", quantity: float | None = 10) -> AppTest:
+    account = at.selectbox(key="order_account")
+    if account.value is None:  # the ticket never picks an account by itself
+        account.set_value(account.options[0]).run()
     at.text_input(key="order_symbol_STK").input(symbol).run()
     if quantity is not None:
         at.number_input(key="order_quantity").set_value(quantity).run()

@@ -264,3 +264,15 @@ def test_numbers_from_ibkr_sentinels_and_nan_become_none():
 
     assert row.mkt_price is None and row.mkt_value is None and row.avg_cost is None
     assert row.unrealized_pnl == 1234.5
+
+
+def test_a_contracts_tick_comes_from_ibkrs_increment_rules_by_price():
+    from ibkr.models import Contract
+
+    tiered = Contract.model_validate({"conid": 1, "incrementRules": [
+        {"lowerEdge": 0.0, "increment": 0.0001}, {"lowerEdge": 1.0, "increment": 0.01}]})
+    assert tiered.increment_at(0.5) == 0.0001 and tiered.increment_at(228.5) == 0.01
+    assert tiered.increment_at() == 0.0001  # no price: the lowest rule
+    assert Contract.model_validate({"conid": 2}).increment_at(5.0) is None
+    sample = Contract.model_validate(load_sample("GET_trsrv_secdef.json")["secdef"][0])
+    assert sample.increment_at(100.0) == 0.01

@@ -252,3 +252,72 @@ def test_an_unknown_outcome_is_looked_for_again_by_its_coid():
     assert order_state.recheck(flow, client)
     assert flow.stage is Stage.PLACED and flow.order_id == "1370093239" and "went through" in flow.message
     assert client.calls == ["find DU1 desk-9", "find DU1 desk-9"]
+
+
+# ---- what you see is what is sent ---------------------------------------------------------------------------------
+def test_a_price_off_the_tick_is_refused_with_the_value_typed_and_the_two_nearest_valid_ones():
+    # The field showed 229.12 while 229.123456 was sent; ES was pre-filled at 5,821.15 on a 0.25 tick.
+    result = check(ticket_input(limit_price=229.123456, tick=0.01))
+    assert result.ticket is None
+    assert "The limit price 229.123456 is not on AAPL's tick of 0.01: use 229.12 or 229.13" in result.errors[0]
+    assert check(ticket_input(limit_price=229.12, tick=0.01)).ok
+    es = Pick("FUT", 495512563, "ES DEC26", "ES", contract_month="202612")
+    off = check(ticket_input(pick=es, limit_price=5821.15, last_price=5821.15, tick=0.25))
+    assert any("use 5,821 or 5,821.25" in e for e in off.errors), off.errors
+
+
+def test_negative_quantities_and_prices_are_refused_naming_the_value_on_screen():
+    # "-5" in Quantity read as "Enter the quantity"; "-3" as a price read "got 0".
+    assert any("got -5" in e for e in check(ticket_input(quantity=-5.0)).errors)
+    assert any("got -3" in e for e in check(ticket_input(limit_price=-3.0)).errors)
+    assert check(ticket_input(quantity=None)).errors == ["Enter the quantity."]
+
+
+def test_a_price_field_steps_by_the_tick_and_shows_every_digit_a_valid_price_has():
+    from ibkr.orders.entry import modify_problems, price_format, round_price
+
+    assert price_format("FUT", 5821.0, 0.25) == (0.25, "%.2f")
+    assert price_format("CASH", 1.0869, 0.00005) == (0.00005, "%.5f")
+    assert round_price("FUT", 5821.15, 0.25) == 5821.25 and round_price("CASH", 1.08689, 0.00005) == 1.0869
+    assert modify_problems({"limit_price": 5821.1}, "ES", 0.25) == [
+        "The new limit price 5,821.1 is not on ES's tick of 0.25: use 5,821 or 5,821.25 (IBKR refuses other prices)."]
+    assert modify_problems({"quantity": 0.0}, "ES", 0.25)[0].startswith("The new quantity must be greater than zero")
+
+
+# ---- fat-finger limits ------------------------------------------------------------------------------------------
+def test_an_order_over_the_desks_quantity_notional_or_margin_limit_says_which_and_by_how_much():
+    # BUY 1,000,000,000 AAPL at 10,523 % margin utilisation kept Submit enabled; IBKR's question was the only stop.
+    from ibkr.models import Ledger
+    from ibkr.orders.limits import OrderLimits, limit_problems, order_size
+
+    limits = OrderLimits(max_quantity=1_000_000, max_notional_pct=50, max_margin_pct=90)
+    ledger = Ledger.model_validate({"BASE": {"currency": "BASE", "exchangerate": 1},
+                                    "USD": {"currency": "USD", "exchangerate": 1},
+                                    "EUR": {"currency": "EUR", "exchangerate": 1.1}})
+    huge = order_size(1e9, 228.15, asset_class="STK", currency="USD", multiplier=1, ledger=ledger,
+                      net_liquidation=13_500_000, base_currency="USD", maint_utilisation_after=105.23)
+    problems = limit_problems(limits, huge)
+    assert problems[0] == ("Quantity 1,000,000,000 is above this desk's limit of 1,000,000 per order "
+                           "(IBKR_MAX_ORDER_QUANTITY).")
+    assert "about 228,150,000,000 USD, is 1690000% of the account's net liquidation (13,500,000 USD)" in problems[1]
+    assert "maintenance margin utilisation at 10523.0%" in problems[2]
+
+    fine = order_size(100, 228.15, asset_class="STK", currency="USD", multiplier=1, ledger=ledger,
+                      net_liquidation=13_500_000, base_currency="USD")
+    assert limit_problems(limits, fine) == []
+    # an option counts with its multiplier, a EUR contract through the ledger's rate, a bond per 100 of face
+    option = order_size(1_000, 60.0, asset_class="OPT", currency="EUR", multiplier=100, ledger=ledger,
+                        net_liquidation=10_000_000, base_currency="USD")
+    assert option.notional_base == pytest.approx(6_600_000) and len(limit_problems(limits, option)) == 1
+    bond = order_size(1_000_000, 99.5, asset_class="BOND", currency="USD", multiplier=None, ledger=ledger,
+                      net_liquidation=10_000_000, base_currency="USD")
+    assert bond.notional_base == pytest.approx(995_000)
+
+
+def test_the_trading_banner_tells_paper_from_live():
+    from ibkr_desk.ui.chrome import is_paper
+
+    assert is_paper(["DU1234567", "DU7654321"], {}) is True
+    assert is_paper(["U1234567"], {}) is False
+    assert is_paper(["DU1234567"], {"paper": False}) is False  # IBKR's own word wins
+    assert is_paper([], {}) is None

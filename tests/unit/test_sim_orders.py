@@ -403,3 +403,22 @@ def test_cancelling_a_us_future_needs_manual_indicator(gw):
     path = f"/iserver/account/{gw.acct}/order/{body[0]['order_id']}"
     assert "manualIndicator" in gw.call("DELETE", path)[1]["error"]
     assert gw.call("DELETE", path, params={"manualIndicator": "true"})[1]["msg"] == "Request was submitted"
+
+
+@pytest.mark.parametrize(("symbol", "off", "on"), [("ES", 5821.15, 5821.25), ("EUR.USD", 1.08689, 1.0869),
+                                                   ("AAPL", 229.123456, 229.12)])
+def test_a_price_off_the_contracts_tick_is_refused_as_ibkr_refuses_it(gw, symbol, off, on):
+    # A real gateway rejects ES at 5,821.15 (0.25 ticks) and EUR.USD at 1.08689 (IDEALPRO half-pips).
+    from ibkr_sim.world.instruments import OFF_TICK, tick_size
+
+    inst = next(i for i in gw.sim.world.instruments.values()
+                if (i.pair or i.symbol) == symbol and i.asset_class in ("FUT", "CASH", "STK"))
+    extra = {"manualIndicator": True} if inst.asset_class == "FUT" else {}
+    status, body = gw.submit(ticket(inst.conid, order_type="LMT", price=off, **extra))
+    assert body == {"error": OFF_TICK} or (isinstance(body, dict) and body.get("error") == OFF_TICK), body
+    assert gw.sim.orders.state() == []
+
+    placed, _ = gw.place(ticket(inst.conid, order_type="LMT", price=on, **extra))
+    assert isinstance(placed, list) and placed[0].get("order_id"), placed
+    secdef = gw.call("GET", "/trsrv/secdef", params={"conids": inst.conid})[1]["secdef"][0]
+    assert secdef["incrementRules"] == [{"increment": tick_size(inst), "lowerEdge": 0.0}]

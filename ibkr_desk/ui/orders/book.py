@@ -14,8 +14,10 @@ import streamlit as st
 from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
 from ibkr.errors import IbkrError
 from ibkr.models import Order
+from ibkr.orders.entry import modify_problems, price_format
 from ibkr.orders.submission import OrderFlow, begin, clear, run
 from ibkr_desk.ui import fmt, services, state
+from ibkr_desk.ui.orders import lookups
 from ibkr_desk.ui.orders.lookups import LIVE_SECONDS, TRADES_SECONDS, live_orders_of, refresh, trades_of
 from ibkr_desk.ui.orders.submission import DISABLED_WHY, draw_flow
 
@@ -74,31 +76,36 @@ def _actions(working: list[Order], trading_enabled: bool) -> None:
         kind = order_kind(order)
         cols = st.columns(4)
         oid = order.order_id
-        quantity = cols[0].number_input("New quantity", min_value=0.0, value=float(order.total_size or 0), step=1.0,
-                                        format="%g", key=f"order_mod_qty_{oid}", disabled=not trading_enabled)
-        changes: dict[str, object] = {}
+        quantity = cols[0].number_input("New quantity", value=float(order.total_size or 0), step=1.0,
+                                        format="%.10g", key=f"order_mod_qty_{oid}", disabled=not trading_enabled)
+        tick = lookups.tick(order.conid) if order.conid else None
+        step, shown = price_format(order.sec_type or "", order.price, tick)
+        changes: dict[str, float] = {}
+        problems: list[str] = []
         if quantity != (order.total_size or 0):
             changes["quantity"] = quantity
         if kind in ("LMT", "STOP_LIMIT") and order.price is not None:
-            limit = cols[1].number_input("New limit price", min_value=0.0, value=float(order.price), format="%.5g",
-                                         step=_step(order.price), key=f"order_mod_limit_{oid}",
-                                         disabled=not trading_enabled)
+            limit = cols[1].number_input("New limit price", value=float(order.price), format=shown, step=step,
+                                         key=f"order_mod_limit_{oid}", disabled=not trading_enabled)
             if abs(limit - order.price) > 1e-12:
                 changes["limit_price"] = limit
         stop_now = order.aux_price if kind == "STOP_LIMIT" else order.price if kind == "STP" else None
         if stop_now is not None:
-            stop = cols[2].number_input("New stop price", min_value=0.0, value=float(stop_now), format="%.5g",
-                                        step=_step(stop_now), key=f"order_mod_stop_{oid}", disabled=not trading_enabled)
+            stop = cols[2].number_input("New stop price", value=float(stop_now), format=shown, step=step,
+                                        key=f"order_mod_stop_{oid}", disabled=not trading_enabled)
             if abs(stop - stop_now) > 1e-12:
                 changes["stop_price"] = stop
-        modify = cols[3].button(f"Modify order {oid}", key=f"order_modify_{oid}_{seq}", width="stretch",
-                                disabled=not trading_enabled or not changes, icon=":material/edit:")
-        cancel = cols[3].button(f"Cancel order {oid}", key=f"order_cancel_{oid}_{seq}", width="stretch",
-                                disabled=not trading_enabled, icon=":material/close:")
+        problems = modify_problems(changes, order.description1 or order.ticker or "", tick)
+        for problem in problems:
+            st.error(problem, icon=":material/pan_tool:")
+        # on_click: sent at the start of the rerun the click causes, before anything else is loaded
+        cols[3].button(f"Modify order {oid}", key=f"order_modify_{oid}_{seq}", width="stretch",
+                       disabled=not trading_enabled or not changes or bool(problems), icon=":material/edit:",
+                       on_click=_send, args=(order, dict(changes)))
+        cols[3].button(f"Cancel order {oid}", key=f"order_cancel_{oid}_{seq}", width="stretch",
+                       disabled=not trading_enabled, icon=":material/close:", on_click=_send, args=(order, None))
         if not trading_enabled:
             st.caption(DISABLED_WHY)
-        if modify or cancel:
-            _send(order, changes if modify else None)
 
 
 def _label(o: Order) -> str:
@@ -114,30 +121,25 @@ def _now(o: Order) -> str:
             f"{fmt.quantity(o.remaining_quantity or 0)} · {o.status}")
 
 
-def _send(order: Order, changes: dict[str, object] | None) -> None:
-    """Modify (``changes``) or cancel one order: registered first, sent once, recorded on the flow."""
+def _send(order: Order, changes: dict[str, float] | None) -> None:
+    """Modify (``changes``) or cancel one order: registered first, sent once, recorded on the flow (a button
+    callback)."""
     client = services.client()
     account = order.account_id or ""
     what = ", ".join(f"{k.replace('_', ' ')} {fmt.quantity(v)}" for k, v in (changes or {}).items())
     name = order.description1 or order.ticker or ""
     title = (f"Modify order {order.order_id} ({what})" if changes is not None
              else f"Cancel order {order.order_id} ({order.side} {fmt.quantity(order.total_size or 0)} {name})")
-    with st.spinner(f"{title}..."):
-        st.session_state[state.BOOK_SEQ] = st.session_state.get(state.BOOK_SEQ, 0) + 1
-        clear(st.session_state, state.BOOK_FLOW)
-        flow = begin(st.session_state, state.BOOK_FLOW,
-                          OrderFlow("modify" if changes is not None else "cancel", title, account))
-        if flow is not None:
-            if changes is not None:
-                run(flow, client, lambda: client.modify(account, order.order_id, changes))
-            else:
-                run(flow, client, lambda: client.cancel(account, order.order_id))
+    st.session_state[state.BOOK_SEQ] = st.session_state.get(state.BOOK_SEQ, 0) + 1
+    clear(st.session_state, state.BOOK_FLOW)
+    flow = begin(st.session_state, state.BOOK_FLOW,
+                 OrderFlow("modify" if changes is not None else "cancel", title, account))
+    if flow is not None:
+        if changes is not None:
+            run(flow, client, lambda: client.modify(account, order.order_id, changes))
+        else:
+            run(flow, client, lambda: client.cancel(account, order.order_id))
     refresh()
-    st.rerun()
-
-
-def _step(price: float) -> float:
-    return 0.00005 if abs(price) < 5 else 0.01
 
 
 @st.fragment(run_every=TRADES_SECONDS, parallel=True)

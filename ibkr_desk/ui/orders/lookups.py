@@ -124,6 +124,18 @@ def details(conid: int) -> ContractInfo | None:
         return None
 
 
+@st.cache_data(ttl=3600, show_spinner=False)
+def tick(conid: int) -> float | None:
+    """The contract's minimum price variation from its security definition (None when IBKR gives none)."""
+    try:
+        found = _client().secdef_by_conid([conid])
+    except RequestRejected as exc:
+        log.info("security definition of %s unavailable: %s", conid, exc.message)
+        return None
+    contract = next((c for c in found if c.conid == conid), None)
+    return contract.increment_at() if contract is not None else None
+
+
 @st.cache_data(ttl=QUOTE_TTL, show_spinner=False)
 def quote(conid: int) -> Snapshot | None:
     """Last, bid and ask of a contract (the snapshot preflight is handled, so IBKR knows we saw the market)."""

@@ -43,6 +43,15 @@ def button(view: TicketView) -> None:
         st.session_state[state.PREVIEW] = (fingerprint(ticket), result)
 
 
+def current(view: TicketView) -> WhatIf | None:
+    """The last what-if, if it was of this exact ticket (and IBKR answered it)."""
+    stored = st.session_state.get(state.PREVIEW)
+    ticket = view.check.ticket
+    if stored is None or ticket is None or stored[0] != fingerprint(ticket) or isinstance(stored[1], str):
+        return None
+    return stored[1]
+
+
 def details(view: TicketView, base_ccy: str | None, masked: bool) -> None:
     """The last preview, if it was of this exact ticket."""
     ticket = view.check.ticket

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ibkr.models import PendingConfirmation
+from ibkr.orders import OrderTicket
 from ibkr.orders.entry import fingerprint
 from ibkr.orders.submission import OrderFlow, Stage, answer, begin, clear, recheck, round_key, run
 from ibkr_desk.ui import fmt, services, state
@@ -17,26 +18,35 @@ DISABLED_WHY = ("Preview only: sending orders is switched off (IBKR_TRADING_ENAB
                 "administrator can set IBKR_TRADING_ENABLED=true and restart the dashboard to allow orders.")
 
 
-def button(view: TicketView, trading_enabled: bool) -> None:
-    """The Submit button: registers the submission, sends the one order, records IBKR's answer."""
+def button(view: TicketView, trading_enabled: bool, over_limits: list[str] | None = None) -> None:
+    """The Submit button: registers the submission, sends the one order, records IBKR's answer. Disabled, saying
+    why, while the ticket breaks one of the desk's limits (``over_limits``)."""
     flow = st.session_state.get(state.NEW_FLOW)
     ticket = view.check.ticket
-    if not trading_enabled or flow is not None:
-        why = DISABLED_WHY if not trading_enabled else "This ticket's submission is shown below; New order starts another."
+    if not trading_enabled or flow is not None or over_limits:
+        why = (DISABLED_WHY if not trading_enabled else
+               "This ticket's submission is shown below; New order starts another." if flow is not None else
+               " ".join(over_limits or []))
         st.button("Submit order", icon=":material/send:", disabled=True, width="stretch", help=why)
         return
-    if st.button("Submit order", type="primary", icon=":material/send:", disabled=ticket is None, width="stretch",
-                 key="order_submit", help="Sends this one order to IBKR. IBKR may ask you to confirm first."):
-        assert ticket is not None
-        client = services.client()
-        with st.spinner(f"Sending {ticket.describe()}..."):
-            # No Streamlit call between registering the flow and recording IBKR's answer (see ibkr.orders.submission).
-            flow = begin(st.session_state, state.NEW_FLOW, OrderFlow(
-                "new", ticket.describe(), ticket.account_id, fingerprint(ticket)))
-            if flow is not None:
-                run(flow, client, lambda: client.place_order(ticket))
-        _after_send(flow)
-        st.rerun()
+    # on_click: the order is sent at the very start of the rerun the click causes, before the page loads anything
+    # (a portfolio reload held Submit back 30 s), and it is the ticket the trader saw that is sent.
+    st.button("Submit order", type="primary", icon=":material/send:", disabled=ticket is None, width="stretch",
+              key="order_submit", help="Sends this one order to IBKR. IBKR may ask you to confirm first.",
+              on_click=_submit, args=(ticket,))
+
+
+def _submit(ticket: OrderTicket | None) -> None:
+    """Register the submission, send the one order, record IBKR's answer (a button callback)."""
+    if ticket is None:
+        return
+    client = services.client()
+    # No Streamlit call between registering the flow and recording IBKR's answer (see ibkr.orders.submission).
+    flow = begin(st.session_state, state.NEW_FLOW, OrderFlow(
+        "new", ticket.describe(), ticket.account_id, fingerprint(ticket)))
+    if flow is not None:
+        run(flow, client, lambda: client.place_order(ticket))
+    _after_send(flow)
 
 
 def panel(trading_enabled: bool) -> None:
@@ -86,19 +96,24 @@ def _questions(flow: OrderFlow, pending: PendingConfirmation) -> None:
             st.markdown(ibkr_markdown(prompt.text or ""))
             cols = st.columns(max(1, len(prompt.options)))
             for col, option in zip(cols, prompt.options, strict=False):
-                if col.button(option, key=f"opt-{key}-{option}"):
-                    answer(flow, services.client(), key, True, option=option)
-                    _after_send(flow)
-                    st.rerun()
+                col.button(option, key=f"opt-{key}-{option}", on_click=_answer, args=(flow, key, True, option))
             return
         yes, no = st.columns(2)
-        confirm = yes.button("Yes, I confirm", type="primary", key=f"yes-{key}", width="stretch")
-        decline = no.button("No, cancel this order", key=f"no-{key}", width="stretch")
-        if confirm or decline:
-            with st.spinner("Sending your answer to IBKR..."):
-                answer(flow, services.client(), key, yes=bool(confirm))
-            _after_send(flow)
-            st.rerun()
+        # Neither answer is the prominent one: IBKR's question is the last stop before a fat finger goes through.
+        refuse = "No, do not place it" if flow.kind == "new" else "No, keep the order as it is"
+        yes.button("Yes, I confirm", key=f"yes-{key}", width="stretch", on_click=_answer, args=(flow, key, True))
+        no.button(refuse, key=f"no-{key}", width="stretch", on_click=_answer, args=(flow, key, False))
+
+
+def _answer(flow: OrderFlow, key: str, yes: bool, option: str | None = None) -> None:
+    """The trader's answer to one round of IBKR's questions, sent at once (a button callback)."""
+    answer(flow, services.client(), key, yes, option=option)
+    _after_send(flow)
+
+
+def _recheck(flow: OrderFlow) -> None:
+    recheck(flow, services.client())
+    _after_send(flow)
 
 
 def _outcome(flow: OrderFlow) -> None:
@@ -125,12 +140,9 @@ def _outcome(flow: OrderFlow) -> None:
         st.error(f"**Rejected by IBKR:** {escape(flow.title)}  \n{reason}", icon=":material/block:")
     elif flow.stage is Stage.UNKNOWN:
         st.error(f"**Outcome unknown.** {flow.message}", icon=":material/help:")
-        if flow.coid and st.button(f"Look for cOID {flow.coid} again", key=f"recheck-{flow.flow_id}",
-                                   icon=":material/manage_search:"):
-            with st.spinner("Looking at the live orders..."):
-                recheck(flow, services.client())
-            _after_send(flow)
-            st.rerun()
+        if flow.coid:
+            st.button(f"Look for cOID {flow.coid} again", key=f"recheck-{flow.flow_id}",
+                      icon=":material/manage_search:", on_click=_recheck, args=(flow,))
     else:
         st.error(f"**Not sent.** {flow.message}", icon=":material/block:")
     if footer:

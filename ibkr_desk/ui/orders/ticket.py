@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ibkr.analytics.whatif import whatif_utilisation
 from ibkr.errors import IbkrError
-from ibkr.models import ContractInfo, Snapshot
+from ibkr.models import ContractInfo, Snapshot, WhatIf
 from ibkr.orders.entry import (
     NEEDS_LIMIT,
     NEEDS_STOP,
@@ -20,6 +21,8 @@ from ibkr.orders.entry import (
     price_format,
     round_price,
 )
+from ibkr.orders.limits import OrderLimits, limit_problems, order_size
+from ibkr.portfolio import PortfolioSnapshot
 from ibkr_desk.ui import state
 from ibkr_desk.ui.orders import contract as order_contract
 from ibkr_desk.ui.orders import lookups as lookup
@@ -50,9 +53,12 @@ def render(accounts: list[str], tradable: list[str], labels: dict[str, str], def
     def account_label(a: str) -> str:  # stable text: a label that changes between runs resets the choice
         return a if a in tradable else f"{a} · view only (not tradable)"
 
+    # Never silently the first account: with "All accounts" in the sidebar the trader chooses one here.
+    unchosen = {} if state.ORDER_ACCOUNT in st.session_state else {"index": None}
     account = st.selectbox("Account", options, key=state.ORDER_ACCOUNT, format_func=account_label, disabled=locked,
-                           placeholder="No account", help="Accounts this gateway session may trade "
-                           "(/iserver/accounts); accounts you can only view are marked.")
+                           placeholder="Choose the account", help="Accounts this gateway session may trade "
+                           "(/iserver/accounts); accounts you can only view are marked. Choosing one account in "
+                           "the sidebar chooses it here.", **unchosen)
     if account and labels.get(account):
         st.caption(labels[account])
     asset_class = st.segmented_control(
@@ -68,12 +74,14 @@ def render(accounts: list[str], tradable: list[str], labels: dict[str, str], def
     cols = st.columns(3)
     side = cols[0].segmented_control("Side", ["BUY", "SELL"], key=state.SIDE, default="BUY", required=True,
                                      disabled=locked) or "BUY"
-    quantity = cols[1].number_input(_quantity_label(asset_class), min_value=0.0, step=1.0, value=None,
-                                    format="%g", key=state.QUANTITY, placeholder="0", disabled=locked)
+    # No min_value: a widget that clamps -5 shows -5 and hands back another number; the check names it instead.
+    quantity = cols[1].number_input(_quantity_label(asset_class), step=1.0, value=None, format="%.10g",
+                                    key=state.QUANTITY, placeholder="0", disabled=locked)
     kinds = order_types_for(asset_class)
     order_type = cols[2].selectbox("Order type", kinds, index=kinds.index("LMT"), key=state.ORDER_TYPE,
                                    format_func=lambda t: TYPE_LABEL[t], disabled=locked)
-    limit, stop, trail, trail_type = _prices(asset_class, order_type, pick, last, locked)
+    tick = lookup.tick(pick.conid) if pick is not None else None
+    limit, stop, trail, trail_type = _prices(asset_class, order_type, pick, last, tick, locked)
     cols = st.columns([3, 2])
     tif = cols[0].selectbox("Time in force", list(TIF_LABEL), key=state.TIF, format_func=lambda t: TIF_LABEL[t],
                             disabled=locked)
@@ -82,8 +90,27 @@ def render(accounts: list[str], tradable: list[str], labels: dict[str, str], def
                                    help="Allow the order to fill outside regular trading hours.")
     inp = TicketInput(account_id=account, tradable=tuple(tradable), pick=pick, side=side, quantity=quantity,
                       order_type=order_type, limit_price=limit, stop_price=stop, trailing_amount=trail,
-                      trailing_type=trail_type, tif=tif, outside_rth=outside_rth, last_price=last)
+                      trailing_type=trail_type, tif=tif, outside_rth=outside_rth, last_price=last, tick=tick)
     return TicketView(inp, check(inp, found.problem), snap, info)
+
+
+def limits(view: TicketView, snap: PortfolioSnapshot | None, whatif: WhatIf | None,
+           order_limits: OrderLimits) -> list[str]:
+    """The desk's fat-finger limits this ticket breaks (``ibkr.orders.limits``), against the chosen account."""
+    inp, account = view.input, view.input.account_id
+    if inp.pick is None or inp.quantity is None or account is None:
+        return []
+    price = inp.limit_price if inp.order_type in NEEDS_LIMIT else inp.stop_price if inp.order_type in NEEDS_STOP \
+        else inp.last_price
+    summary = snap.summaries.get(account) if snap else None
+    size = order_size(
+        inp.quantity, price if price is not None else inp.last_price, asset_class=inp.pick.asset_class,
+        currency=(view.info.currency if view.info else None) or inp.pick.currency,
+        multiplier=view.info.multiplier if view.info else None, ledger=snap.ledgers.get(account) if snap else None,
+        net_liquidation=summary.net_liquidation if summary else None,
+        base_currency=snap.base_currency.get(account) if snap else None,
+        maint_utilisation_after=whatif_utilisation(whatif).maint_after if whatif else None)
+    return limit_problems(order_limits, size) if size else []
 
 
 def _market(pick: Pick | None) -> tuple[Snapshot | None, ContractInfo | None]:
@@ -120,29 +147,31 @@ def _quantity_label(asset_class: str) -> str:
             "BOND": "Quantity (face value)"}.get(asset_class, "Quantity")
 
 
-def _prices(asset_class: str, order_type: str, pick: Pick | None, last: float | None, locked: bool):
-    """The price inputs the order type needs; a new contract's limit price starts at its last price."""
-    step, fmt = price_format(asset_class, last)
+def _prices(asset_class: str, order_type: str, pick: Pick | None, last: float | None, tick: float | None,
+            locked: bool):
+    """The price inputs the order type needs, stepping by the contract's tick and showing its decimals; a new
+    contract's limit price starts at its last price, on the tick. No min_value: the check names a bad value."""
+    step, fmt = price_format(asset_class, last, tick)
     limit = stop = trail = None
     trail_type = "amt"
     if order_type in NEEDS_LIMIT and pick is not None:
         marker = (pick.conid, order_type)
         if st.session_state.get(state.PRICED_FOR) != marker or state.LIMIT not in st.session_state:
-            st.session_state[state.LIMIT] = round_price(asset_class, last)
+            st.session_state[state.LIMIT] = round_price(asset_class, last, tick)
             st.session_state[state.PRICED_FOR] = marker
     if order_type == "MKT":
         return limit, stop, trail, trail_type
     cols = iter(st.columns(3 if order_type == "TRAIL" else 2))
     if order_type in NEEDS_STOP:
         label = "Initial stop price" if order_type == "TRAIL" else "Stop price"
-        stop = next(cols).number_input(label, min_value=0.0, step=step, format=fmt, value=None, key=state.STOP,
+        stop = next(cols).number_input(label, step=step, format=fmt, value=None, key=state.STOP,
                                        disabled=locked, help="The price that triggers the order.")
     if order_type in NEEDS_LIMIT:
-        limit = next(cols).number_input("Limit price", min_value=0.0, step=step, format=fmt, value=None,
+        limit = next(cols).number_input("Limit price", step=step, format=fmt, value=None,
                                         key=state.LIMIT, disabled=locked,
                                         help="Starts at the last price of the contract you picked.")
     if order_type == "TRAIL":
-        trail = next(cols).number_input("Trailing amount", min_value=0.0, step=step, format=fmt, value=None,
+        trail = next(cols).number_input("Trailing amount", step=step, format=fmt, value=None,
                                         key=state.TRAIL, disabled=locked)
         trail_type = next(cols).radio("Trail by", ["amt", "%"], key=state.TRAIL_TYPE, horizontal=True,
                                       disabled=locked, format_func=lambda t: "amount" if t == "amt" else "percent")
