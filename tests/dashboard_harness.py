@@ -197,7 +197,8 @@ def streamlit_app(tmp: Path, **settings: str) -> Iterator[dict]:
 
 DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-stale="true"]')
-    && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))"""
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"], .js-plotly-plot')]
+        .every(p => p.querySelector('.main-svg'))"""
 """True once Streamlit finished the run and every plotly chart on the page has drawn its SVG."""
 
 
