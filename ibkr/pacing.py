@@ -27,9 +27,7 @@ next process starts where this one stopped.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import threading
 import time
@@ -38,9 +36,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ibkr.errors import RateLimited
+from ibkr.state import read_json, write_json
 
 __all__ = ["LIMITER", "DEFAULT_RULES", "PacingLimiter", "PacingRule", "default_limiter"]
 
@@ -183,7 +181,7 @@ class PacingLimiter:
         up what an earlier process left there for that key. A missing or unreadable file is a fresh start."""
         with self._lock:
             self._store, self._wall = (Path(path), key), wall
-            saved = _read_state(Path(path)).get(key, {})
+            saved = read_json(Path(path)).get(key, {})
             offset = self.clock() - wall()  # wall-clock time -> this limiter's clock
             now = self.clock()
             for w in self._windows:
@@ -206,14 +204,9 @@ class PacingLimiter:
                            for w in self._windows if w.rule.period >= PERSISTED_PERIOD and w.stamps},
                 "paused_until": round(self._paused_until + offset, 3) if self._paused_until > self.clock() else 0}
         try:
-            state = _read_state(path)
+            state = read_json(path)
             state[key] = mine
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(state, out)
-            os.replace(tmp, path)
+            write_json(path, state)
         except OSError as exc:
             log.warning("could not keep the pacing state in %s: %s", path, exc)
 
@@ -287,14 +280,6 @@ class PacingLimiter:
             for w in [self._global, *self._windows]:
                 w.stamps.clear()
             self._paused_until = 0.0
-
-
-def _read_state(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 LIMITER = PacingLimiter()

@@ -80,9 +80,12 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
 
     @ibkr_endpoint("POST", "/iserver/account/{accountId}/orders", TAG)
     def place_order(
-        self, ticket: OrderTicket, accept: Collection[str] = frozenset()
+        self, ticket: OrderTicket, accept: Collection[str] = frozenset(), *, coid: str | None = None
     ) -> OrderAccepted | PendingConfirmation:
         """Place one order: validated, account checked and contract resolved before anything is sent.
+
+        ``coid`` is the client order id to send it under (a fresh one when None): a caller that records the
+        submission before sending it (``ibkr.orders.submission.Submissions``) can find the order by it later.
 
         Returns :class:`OrderAccepted`, or :class:`PendingConfirmation` carrying IBKR's questions. A round of
         questions is answered "yes" automatically only when every one of its message ids is in ``accept``.
@@ -90,7 +93,7 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
         OrderStatusUnknown (the request failed mid-way and the order is not among the live orders).
         """
         conid, resolved = self._prepare(ticket)
-        coid = new_coid()
+        coid = coid or new_coid()
         body = resolved.body(conid, coid)
         path = f"/iserver/account/{ticket.account_id}/orders"
         log.info("placing %s (cOID %s)", resolved.describe(), coid)

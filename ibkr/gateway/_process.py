@@ -32,15 +32,10 @@ from ibkr.config import Settings
 from ibkr.errors import ConfigurationError
 from ibkr.gateway._http import GatewayHttp
 from ibkr.gateway._state import Probe, looks_like_gateway, parse_tickle
+from ibkr.state import default_state_dir
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 IBKR_DOWNLOAD = "https://download2.interactivebrokers.com/portal/clientportal.gw.zip"
-
-
-def default_state_dir() -> Path:
-    """A per-user folder for what outlives a process: ``$XDG_STATE_HOME/ibkr-desk`` (``~/.local/state/ibkr-desk``)."""
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "ibkr-desk"
 
 
 def default_log_dir() -> Path:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import uuid
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from ibkr.errors import (
@@ -31,6 +33,7 @@ from ibkr.errors import (
     UnknownAccount,
 )
 from ibkr.models import Order, OrderAccepted, OrderDeclined, OrderStatus, PendingConfirmation
+from ibkr.state import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ class OrderFlow:
     status: OrderStatus | None = None
     message: str | None = None
     coid: str | None = None
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
+    dismissed: bool = False  # closed by the trader ("New order" / "Close")
 
     @property
     def active(self) -> bool:
@@ -85,6 +90,117 @@ class OrderFlow:
     @property
     def order_id(self) -> str | None:
         return self.accepted.order_id if self.accepted else None
+
+
+OPEN_STAGES = (Stage.SENDING, Stage.QUESTIONS, Stage.UNKNOWN)
+"""A submission in these stages may still become an order at IBKR: the same ticket must not be sent again."""
+
+
+class Submissions:
+    """Every submission of this process, shared by all its viewers (one ``st.cache_resource`` on the dashboard).
+
+    A reload, a second tab or a crashed browser starts a new session whose ``st.session_state`` knows nothing
+    of a submission still on its way; this register does. :meth:`begin` refuses a ticket whose exact twin (same
+    fingerprint) is still open, and :meth:`undismissed` lets a new session show what was sent. The flow objects
+    are the ones the sending thread writes IBKR's answer onto, so every viewer sees the same outcome.
+
+    With a ``path``, the new orders still open (each with the cOID it is sent under) are kept on disk from before
+    the request leaves until IBKR settles them, so a dashboard restarted meanwhile shows them as "outcome
+    unknown, look for this cOID" instead of an empty ticket that invites sending the order again.
+    """
+
+    def __init__(self, keep: int = 100, path: Path | None = None, key: str = "") -> None:
+        self._flows: dict[str, OrderFlow] = {}
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._path, self._key = path, key  # key: the gateway's origin (one file serves several gateways)
+        if path is not None:
+            for flow in _restored(read_json(path).get(key, {})):
+                self._flows[flow.flow_id] = flow
+
+    def begin(self, store: MutableMapping[str, Any], key: str, flow: OrderFlow) -> OrderFlow | None:
+        """:func:`begin`, unless an open submission of the same ticket exists anywhere in the process."""
+        with self._lock:
+            twin = self._open_twin(flow.ticket_fingerprint)
+            if twin is not None and twin is not store.get(key):
+                log.info("the same ticket is already being submitted (%s); sending nothing", twin.flow_id)
+                return None
+            started = begin(store, key, flow)
+            if started is not None:
+                self._flows[started.flow_id] = started
+                for old in list(self._flows)[:-self._keep]:
+                    del self._flows[old]
+                self._save()
+            return started
+
+    def save(self) -> None:
+        """Write the open new orders to disk (after a request of one of them came back)."""
+        with self._lock:
+            self._save()
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        kept = [_record(f) for f in self._flows.values()
+                if f.kind == "new" and f.stage in OPEN_STAGES and not f.dismissed]
+        try:
+            saved = read_json(self._path)
+            saved[self._key] = {"open": kept}
+            write_json(self._path, saved)
+        except OSError as exc:
+            log.warning("could not keep the open submissions in %s: %s", self._path, exc)
+
+    def open_twin(self, fingerprint_: str | None) -> OrderFlow | None:
+        with self._lock:
+            return self._open_twin(fingerprint_)
+
+    def _open_twin(self, fingerprint_: str | None) -> OrderFlow | None:
+        if fingerprint_ is None:
+            return None
+        return next((f for f in reversed(self._flows.values()) if f.ticket_fingerprint == fingerprint_
+                     and f.stage in OPEN_STAGES and not f.dismissed), None)
+
+    def open_flows(self, kind: str = "new") -> list[OrderFlow]:
+        """The submissions still open (sending, waiting for answers, outcome unknown), newest first."""
+        with self._lock:
+            return [f for f in reversed(self._flows.values())
+                    if f.kind == kind and f.stage in OPEN_STAGES and not f.dismissed]
+
+    def undismissed(self, kind: str = "new", within: float = 600.0) -> list[OrderFlow]:
+        """What a session opened after a submission must show, newest first: the ones still open, and those of the
+        last ``within`` seconds that nobody closed with "New order" (the page that sent them may have been
+        reloaded or closed before IBKR answered; the order may have filled meanwhile)."""
+        since = dt.datetime.now().astimezone() - dt.timedelta(seconds=within)
+        with self._lock:
+            return [f for f in reversed(self._flows.values()) if f.kind == kind and not f.dismissed
+                    and (f.stage in OPEN_STAGES or f.started_at >= since)]
+
+
+def _record(flow: OrderFlow) -> dict[str, Any]:
+    return {"flow_id": flow.flow_id, "title": flow.title, "account_id": flow.account_id, "coid": flow.coid,
+            "fingerprint": flow.ticket_fingerprint, "stage": flow.stage.value,
+            "started_at": flow.started_at.isoformat()}
+
+
+def _restored(saved: Any) -> list[OrderFlow]:
+    """The open new orders an earlier process left on disk, each now of unknown outcome (to look up by cOID)."""
+    flows: list[OrderFlow] = []
+    items = saved.get("open") if isinstance(saved, dict) else None
+    for item in items if isinstance(items, list) else []:
+        try:
+            started = dt.datetime.fromisoformat(item["started_at"])
+            flow = OrderFlow("new", str(item["title"]), str(item["account_id"]), item.get("fingerprint"),
+                             flow_id=str(item["flow_id"]), stage=Stage.UNKNOWN, coid=item.get("coid"),
+                             started_at=started)
+        except (KeyError, TypeError, ValueError):
+            log.warning("ignoring an unreadable saved submission: %r", item)
+            continue
+        was = "waiting for answers to IBKR's questions" if item.get("stage") == Stage.QUESTIONS else "being sent"
+        flow.message = (f"The dashboard stopped at some point after {started:%Y-%m-%d %H:%M:%S %Z} while this order "
+                        f"was {was}. It may have reached IBKR: look for its cOID among the live orders before "
+                        "sending it again.")
+        flows.append(flow)
+    return flows
 
 
 def begin(store: MutableMapping[str, Any], key: str, flow: OrderFlow) -> OrderFlow | None:
@@ -100,6 +216,8 @@ def clear(store: MutableMapping[str, Any], key: str) -> None:
     """Forget a finished submission (the "New order" button); an active one stays."""
     flow = store.get(key)
     if flow is None or not flow.active:
+        if flow is not None:
+            flow.dismissed = True
         store.pop(key, None)
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from ibkr.errors import IbkrError
 from ibkr.gateway import AuthState
-from ibkr_desk.ui import services, state
+from ibkr_desk.ui import services
 from ibkr_desk.ui.orders import book, lookups, preview, submission, ticket
 from ibkr_desk.ui.page import context
 
@@ -27,7 +27,7 @@ accounts = snap.account_ids if snap else []
 labels = {a.account_id: f"Base currency {a.currency} · {a.display_name or ''}".rstrip(" ·")
           for a in (snap.accounts if snap else [])}
 default = ctx.account_ids[0] if len(ctx.account_ids) == 1 else None
-flow = st.session_state.get(state.NEW_FLOW)
+flow = submission.current()
 
 left, right = st.columns([5, 4], gap="large")
 with left, st.container(border=True):

@@ -9,6 +9,8 @@ import streamlit as st
 
 from ibkr import ClientPortalClient, Settings
 from ibkr.gateway import GatewayManager, Prompt
+from ibkr.orders.submission import Submissions
+from ibkr.state import default_state_dir
 
 
 @st.cache_resource
@@ -44,6 +46,13 @@ def gateway() -> GatewayManager:
     manager.on_prompt(prompt_inbox().push)
     manager.start()
     return manager
+
+
+@st.cache_resource
+def submissions() -> Submissions:
+    """Every order submission of this process: a reload or a second tab sees the ones still open, and a restart
+    the ones that were open when the process stopped (kept in ``<state dir>/submissions.json``)."""
+    return Submissions(path=default_state_dir() / "submissions.json", key=settings().gateway_url)
 
 
 @st.cache_resource

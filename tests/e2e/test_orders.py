@@ -70,6 +70,12 @@ class OrdersPage:
         self.page.goto(f"{self.app['url']}/orders")
         self.page.get_by_role("heading", name="Ticket").wait_for(timeout=60_000)
         self.settle(500)
+        # A submission another session of this dashboard left open (an earlier test) is shown, the ticket locked,
+        # until someone closes it, as a trader would before the next order.
+        leftover = self.page.get_by_role("button", name="New order", exact=True)
+        if leftover.count():
+            leftover.click()
+            self.settle()
         # The ticket never picks an account by itself ("All accounts" in the sidebar): the trader does.
         account = sim(self.app, "GET", "state")["accounts"][0]["id"]
         self.page.get_by_test_id("stMain").get_by_role("combobox", name="Account", exact=True).click()
@@ -312,3 +318,34 @@ def test_placement_answer_times_out_but_the_order_went_through(app, ticket):
     ticket.shot("timeout-found")
     assert_one_new_order(app, before, conid=conid, side="BUY", quantity=3, order_type="LMT", coid=coid)
     sim(app, "DELETE", "faults")
+
+
+def test_a_reload_during_a_submission_shows_it_and_the_same_order_is_not_sent_twice(app, ticket):
+    # Reloading 1.5 s after Submit, with IBKR's answer delayed, used to show an empty ticket and no trace of the
+    # order, which filled in the background; sending it again made two.
+    before = orders(app)
+    ticket.type_in("Symbol", "JPM")
+    conid = ticket.contract_conid()
+    ticket.number("Quantity", 4)
+    sim(app, "POST", "faults", json={"paths": ["/iserver/account/*/orders"], "methods": ["POST"],
+                                     "latency": 8, "phase": "after", "count": 1})
+    ticket.click("Submit order")
+    ticket.page.wait_for_timeout(1500)
+    ticket.page.reload()
+    ticket.page.get_by_role("heading", name="Ticket").wait_for(timeout=60_000)
+    ticket.settle(300)
+
+    ticket.wait_text(r"Submitted at .* in another session of this dashboard", timeout=30_000)
+    submit = ticket.page.get_by_role("button", name="Submit order", exact=True)
+    assert submit.is_disabled(), "the new session must not offer to send the pending order again"
+    text = ticket.wait_text("did not answer in time", timeout=60_000)
+    assert "BUY 4 JPM" in words(ticket.page.get_by_test_id("stMain").inner_text()) and "went through" in text
+    ticket.shot("reload-pending-found")
+    assert submit.is_disabled()
+
+    # The trader tries again: after New order the same ticket can be sent on purpose, never by accident before.
+    ticket.page.get_by_role("button", name="New order", exact=True).click()
+    ticket.settle()
+    sim(app, "DELETE", "faults")
+    new = [o for oid, o in orders(app).items() if oid not in before]
+    assert len(new) == 1 and (new[0]["conid"], new[0]["quantity"]) == (conid, 4), new

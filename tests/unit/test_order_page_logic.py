@@ -321,3 +321,55 @@ def test_the_trading_banner_tells_paper_from_live():
     assert is_paper(["U1234567"], {}) is False
     assert is_paper(["DU1234567"], {"paper": False}) is False  # IBKR's own word wins
     assert is_paper([], {}) is None
+
+
+# ---- one click = one order, across sessions -----------------------------------------------------------------------
+def test_a_ticket_still_being_sent_in_one_session_cannot_be_sent_again_from_another():
+    # A reload 1.5 s after Submit showed an empty ticket; sending again made a second order.
+    from ibkr.orders.submission import Submissions
+
+    register = Submissions()
+    first_tab, second_tab = {}, {}
+    ticket = make_ticket(ticket_input())
+    sent = register.begin(first_tab, NEW_FLOW, OrderFlow("new", ticket.describe(), "DU1", fingerprint(ticket)))
+    assert sent is not None and register.open_flows() == [sent]
+
+    again = register.begin(second_tab, NEW_FLOW, OrderFlow("new", ticket.describe(), "DU1", fingerprint(ticket)))
+    assert again is None and NEW_FLOW not in second_tab
+    assert register.open_twin(fingerprint(ticket)) is sent
+
+    other = make_ticket(ticket_input(quantity=11.0))  # another ticket is another order
+    assert register.begin(second_tab, NEW_FLOW, OrderFlow("new", "", "DU1", fingerprint(other))) is not None
+
+    sent.stage = Stage.PLACED  # IBKR settled it: the same ticket may be sent again, on purpose
+    assert register.open_twin(fingerprint(ticket)) is None and register.open_flows() == [second_tab[NEW_FLOW]]
+    assert register.undismissed() == [second_tab[NEW_FLOW], sent]  # nobody closed it: a reloaded page shows it
+    order_state.clear(first_tab, NEW_FLOW)  # New order
+    assert register.undismissed() == [second_tab[NEW_FLOW]]
+    order_state.clear(second_tab, NEW_FLOW)  # open: its "New order" button does not drop it
+    assert register.undismissed() == [second_tab[NEW_FLOW]]
+
+
+def test_a_submission_open_when_the_dashboard_stopped_is_shown_after_a_restart_by_its_coid(tmp_path):
+    # The record is on disk before the request leaves; a restarted dashboard showed an empty ticket.
+    from ibkr.orders.submission import Submissions
+
+    path = tmp_path / "submissions.json"
+    ticket = make_ticket(ticket_input())
+    register = Submissions(path=path, key="https://localhost:5000")
+    sent = register.begin({}, NEW_FLOW, OrderFlow("new", ticket.describe(), "DU1", fingerprint(ticket),
+                                                  coid="desk-0123abcd"))
+    assert sent is not None and path.stat().st_mode & 0o777 == 0o600
+
+    restarted = Submissions(path=path, key="https://localhost:5000")  # the process died while sending
+    [flow] = restarted.undismissed()
+    assert (flow.flow_id, flow.coid, flow.stage, flow.title) == (sent.flow_id, "desk-0123abcd", Stage.UNKNOWN,
+                                                                 sent.title)
+    assert "may have reached IBKR" in flow.message and restarted.open_twin(fingerprint(ticket)) is flow
+    assert Submissions(path=path, key="https://other:5000").undismissed() == []  # another gateway's orders
+
+    sent.stage = Stage.PLACED  # IBKR answered before the stop: nothing is left to look for
+    register.save()
+    assert Submissions(path=path, key="https://localhost:5000").undismissed() == []
+    path.write_text("{not json")
+    assert Submissions(path=path, key="https://localhost:5000").undismissed() == []

@@ -15,7 +15,7 @@ from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
 from ibkr.errors import IbkrError
 from ibkr.models import Order
 from ibkr.orders.entry import modify_problems, price_format
-from ibkr.orders.submission import OrderFlow, begin, clear, run
+from ibkr.orders.submission import OrderFlow, clear, run
 from ibkr_desk.ui import fmt, services, state
 from ibkr_desk.ui.orders import lookups
 from ibkr_desk.ui.orders.lookups import LIVE_SECONDS, TRADES_SECONDS, live_orders_of, refresh, trades_of
@@ -132,8 +132,8 @@ def _send(order: Order, changes: dict[str, float] | None) -> None:
              else f"Cancel order {order.order_id} ({order.side} {fmt.quantity(order.total_size or 0)} {name})")
     st.session_state[state.BOOK_SEQ] = st.session_state.get(state.BOOK_SEQ, 0) + 1
     clear(st.session_state, state.BOOK_FLOW)
-    flow = begin(st.session_state, state.BOOK_FLOW,
-                 OrderFlow("modify" if changes is not None else "cancel", title, account))
+    flow = services.submissions().begin(st.session_state, state.BOOK_FLOW,
+                                        OrderFlow("modify" if changes is not None else "cancel", title, account))
     if flow is not None:
         if changes is not None:
             run(flow, client, lambda: client.modify(account, order.order_id, changes))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ibkr.models import PendingConfirmation
-from ibkr.orders import OrderTicket
+from ibkr.orders import OrderTicket, new_coid
 from ibkr.orders.entry import fingerprint
-from ibkr.orders.submission import OrderFlow, Stage, answer, begin, clear, recheck, round_key, run
+from ibkr.orders.submission import OrderFlow, Stage, answer, clear, recheck, round_key, run
 from ibkr_desk.ui import fmt, services, state
 from ibkr_desk.ui.orders.lookups import refresh
 from ibkr_desk.ui.orders.text import escape, ibkr_markdown
@@ -23,9 +23,12 @@ def button(view: TicketView, trading_enabled: bool, over_limits: list[str] | Non
     why, while the ticket breaks one of the desk's limits (``over_limits``)."""
     flow = st.session_state.get(state.NEW_FLOW)
     ticket = view.check.ticket
-    if not trading_enabled or flow is not None or over_limits:
+    twin = services.submissions().open_twin(fingerprint(ticket)) if ticket is not None else None
+    if not trading_enabled or flow is not None or over_limits or twin is not None:
         why = (DISABLED_WHY if not trading_enabled else
                "This ticket's submission is shown below; New order starts another." if flow is not None else
+               f"This exact order was submitted at {twin.started_at:%H:%M:%S} and IBKR has not settled it yet; "
+               "sending it again would make a second order." if twin is not None else
                " ".join(over_limits or []))
         st.button("Submit order", icon=":material/send:", disabled=True, width="stretch", help=why)
         return
@@ -40,18 +43,43 @@ def _submit(ticket: OrderTicket | None) -> None:
     """Register the submission, send the one order, record IBKR's answer (a button callback)."""
     if ticket is None:
         return
-    client = services.client()
+    client, register = services.client(), services.submissions()
     # No Streamlit call between registering the flow and recording IBKR's answer (see ibkr.orders.submission).
-    flow = begin(st.session_state, state.NEW_FLOW, OrderFlow(
-        "new", ticket.describe(), ticket.account_id, fingerprint(ticket)))
+    # The register keeps it (with the cOID it goes under) on disk before the request leaves.
+    flow = register.begin(st.session_state, state.NEW_FLOW, OrderFlow(
+        "new", ticket.describe(), ticket.account_id, fingerprint(ticket), coid=new_coid()))
     if flow is not None:
-        run(flow, client, lambda: client.place_order(ticket))
+        coid = flow.coid
+        run(flow, client, lambda: client.place_order(ticket, coid=coid))
+        register.save()
     _after_send(flow)
+
+
+ADOPTED = "order_flow_adopted"  # the flow id this session took over from the process-wide register
+
+
+def current() -> OrderFlow | None:
+    """This session's submission; in a fresh session (a reload, another tab) the newest one of the process that
+    nobody closed with "New order" yet, which it then shows (and locks the ticket on), so nobody sends it twice.
+
+    "Shown to someone" cannot stand in for "closed": a session whose browser reloaded keeps running its script
+    to the end, drawing the outcome for nobody."""
+    flow = st.session_state.get(state.NEW_FLOW)
+    if flow is None:
+        pending = services.submissions().undismissed()
+        if pending:
+            flow = st.session_state[state.NEW_FLOW] = pending[0]
+            st.session_state[ADOPTED] = flow.flow_id
+    return flow
 
 
 def panel(trading_enabled: bool) -> None:
     """The submission of the ticket (questions, outcome), or why nothing can be sent."""
     flow = st.session_state.get(state.NEW_FLOW)
+    if flow is not None and st.session_state.get(ADOPTED) == flow.flow_id:
+        st.caption(f"Submitted at {flow.started_at:%Y-%m-%d %H:%M:%S %Z} in another session of this dashboard "
+                   "(a page since reloaded, another tab or another viewer, or before the dashboard restarted). "
+                   "The ticket stays locked until it is closed with New order.")
     if flow is not None:
         draw_flow(flow, state.NEW_FLOW)
     elif not trading_enabled:
@@ -108,11 +136,13 @@ def _questions(flow: OrderFlow, pending: PendingConfirmation) -> None:
 def _answer(flow: OrderFlow, key: str, yes: bool, option: str | None = None) -> None:
     """The trader's answer to one round of IBKR's questions, sent at once (a button callback)."""
     answer(flow, services.client(), key, yes, option=option)
+    services.submissions().save()
     _after_send(flow)
 
 
 def _recheck(flow: OrderFlow) -> None:
     recheck(flow, services.client())
+    services.submissions().save()
     _after_send(flow)
 
 
