@@ -90,6 +90,12 @@ DEFAULT_RULES: tuple[PacingRule, ...] = (
     _rule("GET", r"^/sso/validate$", 1, 60.0),
 )
 
+PRIORITY = re.compile(r"^/(tickle|sso/validate|iserver/auth/status|iserver/reauthenticate|iserver/reply/"
+                      r"|iserver/notification|iserver/account/[^/]+/orders?(/|$))")
+"""The fast lane: the keep-alive and every order action (place, preview, answer, modify, cancel). While one of
+them waits for a slot, no other request is admitted, so a Submit never queues behind a portfolio read's 150
+paged requests, and the session is never lost for want of a tickle."""
+
 
 @dataclass
 class _Window:
@@ -150,6 +156,7 @@ class PacingLimiter:
         self._paused_until = 0.0
         self._store: tuple[Path, str] | None = None  # (file, gateway key) of persist()
         self._wall: Callable[[], float] = time.time
+        self._urgent = 0  # fast-lane requests waiting for a slot (see PRIORITY)
         self.waits = 0  # how many times a caller had to sleep (for benchmarks and tests)
         self.admitted = 0
 
@@ -223,30 +230,43 @@ class PacingLimiter:
         """
         method = method.upper()
         windows = [self._global] + [w for w in self._windows if w.rule.matches(method, path)]
-        while True:
+        urgent = PRIORITY.search(path) is not None
+        if urgent:
             with self._lock:
-                now = self.clock()
-                paused = self._paused_until - now
-                if paused > 0 and max_pause is not None and paused > max_pause:
-                    raise RateLimited(
-                        f"IBKR rate-limited this machine; requests are held back for another {paused:.0f} s. "
-                        "Wait before refreshing.",
-                        retry_after=paused, endpoint=f"{method} {path}",
-                    )
-                needed = [w.wait_needed(now) for w in windows]
-                if not all(w.has_room() for w in windows) or None in needed:
-                    self._released.wait(timeout=0.05)  # a request in flight must finish first
-                    continue
-                wait = max([paused] + [n for n in needed if n is not None])
-                if wait <= 0:
-                    for w in windows:
-                        w.in_flight += 1
-                    self.admitted += 1
-                    if self.observer is not None:
-                        self.observer(method, path, now)
-                    return _Admitted(windows, now)
-                self.waits += 1
-            self.sleep(wait)
+                self._urgent += 1
+        try:
+            while True:
+                with self._lock:
+                    now = self.clock()
+                    paused = self._paused_until - now
+                    if paused > 0 and max_pause is not None and paused > max_pause:
+                        raise RateLimited(
+                            f"IBKR rate-limited this machine; requests are held back for another {paused:.0f} s. "
+                            "Wait before refreshing.",
+                            retry_after=paused, endpoint=f"{method} {path}",
+                        )
+                    if not urgent and self._urgent:
+                        self._released.wait(timeout=0.05)  # the fast lane goes first
+                        continue
+                    needed = [w.wait_needed(now) for w in windows]
+                    if not all(w.has_room() for w in windows) or None in needed:
+                        self._released.wait(timeout=0.05)  # a request in flight must finish first
+                        continue
+                    wait = max([paused] + [n for n in needed if n is not None])
+                    if wait <= 0:
+                        for w in windows:
+                            w.in_flight += 1
+                        self.admitted += 1
+                        if self.observer is not None:
+                            self.observer(method, path, now)
+                        return _Admitted(windows, now)
+                    self.waits += 1
+                self.sleep(wait)
+        finally:
+            if urgent:
+                with self._lock:
+                    self._urgent -= 1
+                    self._released.notify_all()
 
     def release(self, windows: list[_Window]) -> None:
         """Mark a request acquired with :meth:`acquire` as finished (frees a concurrency slot).

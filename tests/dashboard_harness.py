@@ -50,6 +50,7 @@ def clear_streamlit_caches() -> None:
     from ibkr_desk.ui import services
 
     if _booted["manager"]:
+        services.refresher().stop()
         services.gateway().stop()
         _booted["manager"] = False
     st.cache_data.clear()

@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from ibkr_desk.ui import services
+from ibkr_desk.ui import fmt, services
 
 st.title("Gateway")
 status = services.gateway().status()
 c = st.columns(4)
 c[0].metric("State", status.state.value.replace("_", " "))
 c[1].metric("Mode", status.mode)
-c[2].metric("Last tickle", status.last_tickle_at.astimezone().strftime("%H:%M:%S") if status.last_tickle_at else "—")
-c[3].metric("SSO expires", status.sso_expires_at.astimezone().strftime("%H:%M:%S") if status.sso_expires_at else "—")
+c[2].metric("Last tickle", fmt.stamp(status.last_tickle_at))
+c[3].metric("SSO expires", fmt.stamp(status.sso_expires_at))
 st.markdown(f"Gateway **{status.url}** · login page **{status.login_url}** · process "
             f"{status.pid or 'not managed here'} · restarts {status.restarts}"
             + (f" · server {status.server_name} ({status.server_version})" if status.server_name else ""))
@@ -26,11 +26,11 @@ for col, (label, action) in zip(b, [("Take over session", "take_over"), ("Re-aut
             getattr(services.gateway(), action)()
         st.rerun()
 st.subheader("Recent events")
-events = [{"time": t.astimezone().strftime("%H:%M:%S"), "event": e} for t, e in reversed(status.events)]
+events = [{"time": fmt.stamp(t, date=True), "event": e} for t, e in reversed(status.events)]
 st.dataframe(events, hide_index=True, width="stretch", column_config={"time": "Time", "event": "Event"})
 prompts = services.prompt_inbox().recent()
 if prompts:
     st.subheader("Prompts")
-    st.dataframe([{"time": p.at.astimezone().strftime("%H:%M:%S"), "kind": p.kind.value, "message": p.message}
+    st.dataframe([{"time": fmt.stamp(p.at, date=True), "kind": p.kind.value, "message": p.message}
                   for p in reversed(prompts)], hide_index=True, width="stretch",
                  column_config={"time": "Time", "kind": "Kind", "message": "Message"})

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ibkr.gateway import AuthState, PromptAction
-from ibkr_desk.ui import loaders, services, state
+from ibkr_desk.ui import fmt, loaders, services, state
 
 # The gateway status chip: Streamlit's own badge and icon font, so it draws without an emoji font.
 CHIP = {
@@ -17,6 +17,7 @@ CHIP = {
     AuthState.STARTING: ":gray-badge[:material/hourglass_top: Starting]",
     AuthState.NOT_RUNNING: ":red-badge[:material/power_off: Gateway down]",
 }
+DEGRADED = ":orange-badge[:material/warning: Degraded]"
 
 
 def is_paper(account_ids: list[str], sso: dict) -> bool | None:
@@ -48,6 +49,8 @@ def sidebar(loaded: loaders.Loaded) -> list[str]:
     """Render the sidebar; return the account ids the pages should show."""
     manager = services.gateway()
     chip = CHIP.get(manager.state, f":gray-badge[{manager.state.value}]")
+    if manager.state == AuthState.AUTHENTICATED and loaded.error and not loaded.waiting:
+        chip = DEGRADED  # logged in, but the gateway's answers fail: "Connected" would be a lie
     mode = services.settings().gateway_mode.value
     st.sidebar.markdown(f"**Gateway** {chip}  \n<small>{mode} · {services.settings().gateway_url}</small>",
                         unsafe_allow_html=True)
@@ -67,9 +70,8 @@ def sidebar(loaded: loaders.Loaded) -> list[str]:
     with st.sidebar:
         _freshness(loaded)
         _watch_gateway(manager.state)
-    if st.sidebar.button("Refresh now", icon=":material/refresh:", width="stretch"):
-        loaders.refresh()
-        st.rerun()
+    st.sidebar.button("Refresh now", icon=":material/refresh:", width="stretch", on_click=loaders.refresh,
+                      help="Asks the background refresher for a new read; the page redraws when it arrives.")
     return ids if chosen == state.ALL_ACCOUNTS else [chosen]
 
 
@@ -92,11 +94,13 @@ def _freshness_body(loaded: loaders.Loaded) -> None:
     if snap is None:
         st.caption("No data yet")
     else:
-        stamp = snap.as_of.astimezone().strftime("%H:%M:%S")
+        stamp = fmt.stamp(snap.as_of)
         if loaded.stale or loaders.age_seconds(snap) > 2 * loaders.refresh_seconds():
             st.warning(f"Stale: data as of {stamp}", icon=":material/schedule:")
         else:
             st.caption(f"As of {stamp} · refreshes every {loaders.refresh_seconds():.0f} s")
+    if loaded.loading:
+        st.caption(":material/progress_activity: Reading the portfolio from the gateway...")
     if _on_its_timer() and loaders.poll(loaded):
         st.rerun(scope="app")
 
@@ -140,12 +144,15 @@ def data_or_stop(loaded: loaders.Loaded):
     """The snapshot to draw, or a clear message (and stop) when there is none yet. While the gateway is not ready
     the prompt above says what to do, so no error is added here."""
     if loaded.error and loaded.snapshot is not None:
-        stamp = loaded.snapshot.as_of.astimezone().strftime("%H:%M:%S")
+        stamp = fmt.stamp(loaded.snapshot.as_of)
         st.warning(f"Showing the last good data (as of {stamp}): {loaded.error}", icon=":material/history:")
     if loaded.snapshot is None:
         if loaded.error and not loaded.waiting:
             st.error(f"Could not load the portfolio: {loaded.error} Use 'Refresh now' to try again.",
                      icon=":material/cloud_off:")
+        elif not loaded.waiting:
+            st.info("Reading positions and balances from the gateway; the page fills in when they arrive.",
+                    icon=":material/hourglass_top:")
         st.stop()
     for warning in loaded.snapshot.warnings:
         st.caption(f":material/info: {warning}")

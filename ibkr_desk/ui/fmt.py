@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from ibkr.numbers import exact
@@ -60,3 +61,13 @@ def margin_alert(row, warning: float, danger: float) -> str | None:
     advice = " Reduce positions or add funds." if level == "danger" else ""
     return (f"{row['account']}: maintenance utilisation {pct(row['utilisation_maint'])} is above the {level} "
             f"level ({threshold:.0%}); initial {pct(row['utilisation_initial'])}.{advice}")
+
+
+def stamp(at: dt.datetime | None, *, date: bool | None = None) -> str:
+    """A moment in the viewer's local zone, zone named: ``14:03:07 CET`` today, ``2026-11-30 14:03:07 CET`` on
+    another day (``date`` forces either). A naive time is taken as local."""
+    if at is None:
+        return "—"
+    local = at.astimezone()
+    with_date = date if date is not None else local.date() != dt.datetime.now().astimezone().date()
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if with_date else "%H:%M:%S %Z")

@@ -8,8 +8,10 @@ from collections import deque
 import streamlit as st
 
 from ibkr import ClientPortalClient, Settings
-from ibkr.gateway import GatewayManager, Prompt
+from ibkr.gateway import AuthState, GatewayManager, Prompt
 from ibkr.orders.submission import Submissions
+from ibkr.portfolio import PortfolioSnapshot, load_portfolio
+from ibkr.refresher import Refresher
 from ibkr.state import default_state_dir
 
 
@@ -61,6 +63,8 @@ def client() -> ClientPortalClient:
 
 
 @st.cache_resource
-def last_good() -> dict:
-    """The last snapshot that loaded, shown (with its as-of time) when a refresh fails."""
-    return {}
+def refresher() -> Refresher[PortfolioSnapshot]:
+    """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``)."""
+    manager, api = gateway(), client()
+    return Refresher(lambda: load_portfolio(api), settings().refresh_seconds, name="portfolio-refresher",
+                     ready=lambda: manager.state == AuthState.AUTHENTICATED).start()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from ibkr_desk.ui import fmt
 from tests.dashboard_harness import PAGES, DashboardHarness
 from tests.integration import sim_truth as truth
 
@@ -205,45 +206,66 @@ class TestPagesThatOnlyRead:
         assert (at.dataframe[0].value[["quantity", "market_value", "unrealized_pnl"]] == MASK).all().all()
 
 
+def run_until(at, done, timeout: float = 60.0):
+    """Run the app again until ``done(at)`` (the background refresher delivers between runs)."""
+    deadline = time.monotonic() + timeout
+    while not done(at.run()):
+        if time.monotonic() > deadline:
+            raise AssertionError("the page never showed what was expected")
+        time.sleep(0.3)
+    return at
+
+
+def last_good_note(at) -> list[str]:
+    return [w.value for w in at.warning if w.value.startswith("Showing the last good data (as of ")]
+
+
 def test_a_failed_refresh_keeps_the_last_good_data_with_its_time_and_the_reason(dash):
     at = dash.boot()
     before = metric(at, "Net liquidation")
     dash.admin("POST", "faults", json={"paths": ["/portfolio/*/summary"], "status": 503})
     widget(at.button, "Refresh now").click().run()
+    run_until(at, last_good_note)
+    assert ":material/warning: Degraded" in " ".join(m.value for m in at.sidebar.markdown)  # not "Connected"
     for page in PAGES[:4]:
         dash.page(at, page)
         no_exception(at)
-        notes = [w.value for w in at.warning if w.value.startswith("Showing the last good data (as of ")]
-        assert notes and re.search(r"as of \d\d:\d\d:\d\d\): .*503", notes[0]), page
+        notes = last_good_note(at)
+        assert notes and re.search(r"as of \d\d:\d\d:\d\d \w+\): .*503", notes[0]), page
         assert any(w.value.startswith("Stale: data as of") for w in at.sidebar.warning), page
         assert not at.error, page
     assert metric(dash.page(at, "overview"), "Net liquidation") == before
 
     dash.admin("DELETE", "faults")
     widget(at.button, "Refresh now").click().run()
-    assert not [w for w in at.warning if w.value.startswith("Showing the last good data")]
+    run_until(at, lambda at: not last_good_note(at))
     assert not at.sidebar.warning
+    assert "Connected" in " ".join(m.value for m in at.sidebar.markdown)
 
 
-def test_a_due_refresh_loads_in_the_background_while_the_page_shows_the_last_snapshot(make_dash):
-    dash = make_dash(refresh_seconds="3")
+def test_pages_never_wait_for_a_portfolio_read_they_show_the_last_snapshot_until_the_new_one_is_in(make_dash):
+    # A page's run used to load the portfolio itself when it was due: a Submit clicked meanwhile waited ~30 s.
+    dash = make_dash(refresh_seconds="300")
     at = dash.boot()
     from ibkr_desk.ui import loaders, services
 
-    first = services.last_good()["snapshot"].as_of
-    time.sleep(3.5)  # the snapshot is due: the next run gets it at once and a new one loads in the background
-    at.run()
+    first = services.refresher().status().value.as_of
+    dash.admin("POST", "faults", json={"paths": ["/portfolio/*/summary"], "latency": 5, "count": 3})
+    widget(at.button, "Refresh now").click().run()
+    run_until(at, lambda at: "Reading the portfolio from the gateway" in " ".join(c.value for c in at.sidebar.caption),
+              timeout=10)
+    shown = at.session_state["_page_context"].loaded
+    assert shown.snapshot.as_of == first and shown.loading  # the run did not wait for the read it started
+    assert f"As of {fmt.stamp(first)}" in " ".join(c.value for c in at.sidebar.caption)
+    assert not loaders.poll(shown)  # nothing newer yet
 
-    no_exception(at)
-    assert f"As of {first.astimezone():%H:%M:%S}" in " ".join(c.value for c in at.sidebar.caption)
-    deadline = time.monotonic() + 30
-    while services.last_good()["snapshot"].as_of == first and time.monotonic() < deadline:
-        time.sleep(0.2)
-    newer = services.last_good()["snapshot"].as_of
+    services.refresher().wait(shown.generation, timeout=90)
+    assert loaders.poll(shown)  # the freshness fragment now redraws the page
+    newer = services.refresher().status().value.as_of
     assert newer > first
-    assert loaders.poll(loaders.Loaded(at.session_state["_page_context"].loaded.snapshot, None, False))
     at.run()
-    assert f"As of {newer.astimezone():%H:%M:%S}" in " ".join(c.value for c in at.sidebar.caption)
+    assert f"As of {fmt.stamp(newer)}" in " ".join(c.value for c in at.sidebar.caption)
+    dash.admin("DELETE", "faults")
 
 
 def test_when_the_gateway_needs_a_login_every_page_says_what_to_do(make_dash):

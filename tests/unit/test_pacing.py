@@ -232,3 +232,32 @@ def test_a_restarted_process_takes_up_the_long_windows_and_a_penalty_where_the_l
     second_clock.sleep(56)
     assert second.ready_in("GET", "/sso/validate") == 0 and second.paused_for() == 0
     assert other.paused_for() == 0 and other.ready_in("GET", "/sso/validate") == 0  # another gateway's state
+
+
+def test_an_order_never_queues_behind_a_portfolio_read_it_takes_the_next_free_slot():
+    # A Submit reached the gateway ~30 s after the click, behind a reload's paged position reads.
+    import time
+
+    clock = FakeClock()
+    limiter, admitted = recording_limiter(clock)
+    held = [limiter.acquire("GET", f"/portfolio/DU1/positions/{n}") for n in range(pacing.GLOBAL_LIMIT)]
+
+    def read(n: int) -> None:
+        with limiter.slot("GET", f"/portfolio/DU2/positions/{n}"):
+            pass
+
+    readers = [threading.Thread(target=read, args=(n,)) for n in range(6)]
+    for t in readers:
+        t.start()
+    time.sleep(0.2)  # the readers wait for the full window
+    order = threading.Thread(target=lambda: limiter.slot("POST", "/iserver/account/DU1/orders").__enter__())
+    order.start()
+    time.sleep(0.2)
+    for windows in held:
+        limiter.release(windows)
+    for t in [*readers, order]:
+        t.join(timeout=10)
+
+    after = [p for _, p, _ in admitted][pacing.GLOBAL_LIMIT:]
+    assert after[0] == "/iserver/account/DU1/orders", after
+    assert len(after) == 7

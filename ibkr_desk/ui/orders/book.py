@@ -52,9 +52,9 @@ def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> 
             "remaining": "Remaining", "price": num("Price", format=fmt.QUANTITY_FORMAT, help="Limit price (stop "
                                                    "price for STP and TRAIL)"),
             "stop": num("Stop", format=fmt.QUANTITY_FORMAT), "avg_price": num("Avg fill", format=fmt.QUANTITY_FORMAT), "tif": "TIF", "status": "Status",
-            "updated": st.column_config.DatetimeColumn("Updated", format="HH:mm:ss"), "coid": "cOID"})
+            "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm:ss Z"), "coid": "cOID"})
     st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · refreshes every "
-               f"{LIVE_SECONDS} s · as of {dt.datetime.now().strftime('%H:%M:%S')}")
+               f"{LIVE_SECONDS} s · as of {fmt.stamp(dt.datetime.now())}")
     _actions(working, trading_enabled)
 
 
@@ -160,7 +160,7 @@ def trades(account_ids: list[str], masked: bool) -> None:
         frame[["quantity", "commission", "net_amount"]] = fmt.MASK
     num = st.column_config.NumberColumn
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"), "account": "Account",
+        "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss Z"), "account": "Account",
         "instrument": "Instrument", "asset_class": "Class", "side": "Side", "quantity": "Quantity",
         "price": num("Price", format=fmt.QUANTITY_FORMAT), "commission": num("Commission", format="%,.2f"),
         "net_amount": num("Net amount", format="%,.2f"), "exchange": "Exchange",

@@ -27,7 +27,7 @@ def button(view: TicketView, trading_enabled: bool, over_limits: list[str] | Non
     if not trading_enabled or flow is not None or over_limits or twin is not None:
         why = (DISABLED_WHY if not trading_enabled else
                "This ticket's submission is shown below; New order starts another." if flow is not None else
-               f"This exact order was submitted at {twin.started_at:%H:%M:%S} and IBKR has not settled it yet; "
+               f"This exact order was submitted at {fmt.stamp(twin.started_at)} and IBKR has not settled it yet; "
                "sending it again would make a second order." if twin is not None else
                " ".join(over_limits or []))
         st.button("Submit order", icon=":material/send:", disabled=True, width="stretch", help=why)
@@ -77,7 +77,7 @@ def panel(trading_enabled: bool) -> None:
     """The submission of the ticket (questions, outcome), or why nothing can be sent."""
     flow = st.session_state.get(state.NEW_FLOW)
     if flow is not None and st.session_state.get(ADOPTED) == flow.flow_id:
-        st.caption(f"Submitted at {flow.started_at:%Y-%m-%d %H:%M:%S %Z} in another session of this dashboard "
+        st.caption(f"Submitted at {fmt.stamp(flow.started_at, date=True)} in another session of this dashboard "
                    "(a page since reloaded, another tab or another viewer, or before the dashboard restarted). "
                    "The ticket stays locked until it is closed with New order.")
     if flow is not None:
