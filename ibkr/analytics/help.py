@@ -12,6 +12,10 @@ HELP: dict[str, str] = {
     "fx_rate": "Units of the account's base currency per unit of the position's currency, from the account's ledger "
     "(`exchangerate`). Empty when the ledger has no rate for that currency: such rows are flagged, never dropped.",
     "market_value_base": "Market value x FX rate (native -> the account's base currency).",
+    "avg_price": "IBKR's average price per unit, in the same units as Price (per share, per option or future "
+    "point, % of par for bonds); from avgPrice, else avgCost / multiplier.",
+    "avg_cost": "IBKR's average cost per contract or share, multiplier included (avgCost): what one unit cost "
+    "in currency.",
     "cost_basis": "Quantity x average cost (IBKR's avgCost already includes the multiplier); negative for shorts.",
     "unrealized_pnl": "Open P&L from IBKR's positions endpoint: market value - cost basis.",
     "unrealized_pnl_base": "Unrealised P&L x FX rate.",
@@ -37,7 +41,8 @@ HELP: dict[str, str] = {
     "requirement / gross position value, d* = excess liquidity / (gross position value x (1 - m)). Empty when there "
     "are no positions (no fall can cause a call); 0 when excess liquidity is already negative.",
     "status": "ok below the warning threshold, warning from it (default 70 %), danger from the danger threshold "
-    "(default 90 %) or when excess liquidity is negative; judged on the higher of the two utilisations.",
+    "(default 90 %) or when excess liquidity is negative; judged on maintenance utilisation, what IBKR liquidates "
+    "on (initial utilisation only limits new positions and has its own status beside it).",
     "margin_total": "Total row: amounts summed across accounts in the report currency; ratios recomputed from the "
     "sums (not averaged).",
     "fx_exposure": "Net exposure to currency c, in c: market value of positions priced in c (forex pairs excluded, "

@@ -16,7 +16,7 @@ from ibkr.models.positions import Position
 POSITION_COLUMNS = [
     "account", "conid", "symbol", "description", "asset_class", "exchange", "country", "currency",
     "quantity", "price", "multiplier", "market_value", "fx_rate", "fx_missing", "base_currency", "market_value_base",
-    "avg_cost", "cost_basis", "unrealized_pnl", "unrealized_pnl_base", "unrealized_pnl_pct",
+    "avg_cost", "avg_price", "cost_basis", "unrealized_pnl", "unrealized_pnl_base", "unrealized_pnl_pct",
     "realized_pnl", "realized_pnl_base", "exposure", "exposure_base", "expiry", "strike", "right", "as_of",
 ]
 REPORT_COLUMNS = ["report_currency", "fx_rate_report", "market_value_report", "unrealized_pnl_report",
@@ -112,6 +112,7 @@ def positions_frame(positions: Iterable[Position] | Mapping[str, Iterable[Positi
     out["market_value_base"] = out["market_value"] * fx
 
     out["avg_cost"] = raw["avg_cost"].fillna(raw["avg_price"] * mult)
+    out["avg_price"] = raw["avg_price"].fillna(out["avg_cost"] / mult.where(mult != 0))  # in price's units
     out["cost_basis"] = qty * out["avg_cost"]
     out["unrealized_pnl"] = raw["unrealized_pnl"]
     out["unrealized_pnl_base"] = out["unrealized_pnl"] * fx

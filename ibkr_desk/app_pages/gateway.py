@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ibkr_desk.ui import fmt, services
+from ibkr.gateway import PromptAction
+from ibkr_desk.ui import fmt, gateway_actions, services
 
 st.title("Gateway")
 status = services.gateway().status()
@@ -18,13 +19,8 @@ if status.last_tickle_result:
     st.caption(f"Last tickle: {status.last_tickle_result}")
 if status.last_error:
     st.caption(f"Last error: {status.last_error}")
-b = st.columns(4)
-for col, (label, action) in zip(b, [("Take over session", "take_over"), ("Re-authenticate", "reauthenticate"),
-                                    ("Restart gateway", "restart"), ("Log out", "logout")], strict=True):
-    if col.button(label, width="stretch"):
-        with st.spinner(f"{label}..."):
-            getattr(services.gateway(), action)()
-        st.rerun()
+gateway_actions.buttons([PromptAction.TAKE_OVER, PromptAction.REAUTHENTICATE, PromptAction.RESTART,
+                         PromptAction.LOGOUT], "gateway-page")
 st.subheader("Recent events")
 events = [{"time": fmt.stamp(t, date=True), "event": e} for t, e in reversed(status.events)]
 st.dataframe(events, hide_index=True, width="stretch", column_config={"time": "Time", "event": "Event"})

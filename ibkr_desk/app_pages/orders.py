@@ -4,8 +4,9 @@ import streamlit as st
 
 from ibkr.errors import IbkrError
 from ibkr.gateway import AuthState
-from ibkr_desk.ui import services
+from ibkr_desk.ui import services, tables
 from ibkr_desk.ui.orders import book, lookups, preview, submission, ticket
+from ibkr_desk.ui.orders.text import escape
 from ibkr_desk.ui.page import context
 
 ctx = context()
@@ -40,7 +41,7 @@ with left, st.container(border=True):
     for warning in view.check.warnings:
         st.warning(warning, icon=":material/warning:")
     if view.check.ok:
-        st.caption(f"Ticket: {view.check.ticket.describe()} · account {view.input.account_id}")
+        st.caption(f"Ticket: {tables.side_markdown(escape(view.check.ticket.describe()))} · account {view.input.account_id}")
 with right:
     st.subheader("Preview and submit")
     if view.check.ticket is None:

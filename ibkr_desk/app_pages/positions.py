@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ibkr import analytics
-from ibkr_desk.ui import fmt, loaders
+from ibkr_desk.ui import fmt, loaders, tables
 from ibkr_desk.ui.page import context
 
 ctx = context()
@@ -24,40 +24,34 @@ st.caption(f"{len(shown):,} positions · market value {fmt.money(total_mv, ccy, 
                 "notional here; net liquidation counts only their P&L.")
 
 # What a trader reads first comes first; the native-currency detail follows.
-cols = ["account", "symbol", "description", "asset_class", "quantity", "currency", "price", "market_value_report",
-        "unrealized_pnl_report", "unrealized_pnl_pct", "market_value", "unrealized_pnl", "realized_pnl", "avg_cost",
-        "exchange", "country"]
+cols = ["account", "symbol", "description", "asset_class", "quantity", "currency", "price", "avg_price",
+        "market_value_report", "unrealized_pnl_report", "unrealized_pnl_pct", "market_value", "unrealized_pnl",
+        "realized_pnl", "avg_cost", "exchange", "country"]
 view = shown[cols].copy()
 view["unrealized_pnl_pct"] = view["unrealized_pnl_pct"] * 100
 money_cols = ["market_value", "market_value_report", "avg_cost", "unrealized_pnl", "unrealized_pnl_report",
-              "realized_pnl"]
-if masked:
-    view[money_cols + ["quantity"]] = fmt.MASK
+              "realized_pnl"]  # what privacy hides (prices and percentages reveal no amounts)
 num = st.column_config.NumberColumn
 cfg = {
     "account": "Account", "symbol": st.column_config.TextColumn("Symbol", pinned=True),
     "description": st.column_config.TextColumn("Description", width="medium"), "asset_class": st.column_config.TextColumn("Class", width=72),
     "exchange": "Exchange", "country": "Country", "currency": "Ccy",
-    "quantity": num("Quantity", format=fmt.QUANTITY_FORMAT) if not masked else "Quantity",
+    "quantity": num("Quantity", format=fmt.QUANTITY_FORMAT),
     "price": num("Price", format=fmt.QUANTITY_FORMAT),
     "market_value": num("Mkt value (native)", format="%,.0f", help=analytics.HELP["market_value"]),
     "market_value_report": num(f"Mkt value ({ccy})", format="%,.0f", help=analytics.HELP["market_value_base"]),
-    "avg_cost": num("Avg cost", format="%,.2f"),
+    "avg_price": num("Avg price", format=fmt.QUANTITY_FORMAT, help=analytics.HELP["avg_price"]),
+    "avg_cost": num("Avg cost / contract", format="%,.2f", help=analytics.HELP["avg_cost"]),
     "unrealized_pnl": num("Unrealised (native)", format="%,.0f", help=analytics.HELP["unrealized_pnl"]),
     "unrealized_pnl_report": num(f"Unrealised ({ccy})", format="%,.0f"),
     "unrealized_pnl_pct": num("Unrealised %", format="%.1f %%", help=analytics.HELP["unrealized_pnl_pct"]),
     "realized_pnl": num("Realised (native)", format="%,.0f", help=analytics.HELP["realized_pnl"]),
 }
+if masked:
+    tables.mask(view, cfg, [*money_cols, "quantity"])
 
 
-def colour(v):
-    if isinstance(v, int | float):
-        return "color: #3fb950" if v > 0 else "color: #f85149" if v < 0 else ""
-    return ""
-
-
-styled = view.style.map(colour, subset=["unrealized_pnl", "unrealized_pnl_report", "unrealized_pnl_pct",
-                                        "realized_pnl"]) if len(view) <= 3000 and not masked else view
+styled = tables.styled(view, pnl=("unrealized_pnl", "unrealized_pnl_report", "unrealized_pnl_pct", "realized_pnl"))
 event = st.dataframe(styled, hide_index=True, width="stretch", height=640, column_config=cfg,
                      on_select="rerun", selection_mode="single-row", key="positions_table")
 

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ibkr.gateway import AuthState, PromptAction
-from ibkr_desk.ui import fmt, loaders, services, state
+from ibkr_desk.ui import fmt, gateway_actions, loaders, services, state
 
 # The gateway status chip: Streamlit's own badge and icon font, so it draws without an emoji font.
 CHIP = {
@@ -124,20 +124,15 @@ def gateway_prompt() -> None:
     manager = services.gateway()
     prompt = manager.prompt
     if manager.state == AuthState.AUTHENTICATED or prompt is None:
+        gateway_actions.last_outcome("prompt")
         if manager.state not in (AuthState.AUTHENTICATED,):
             st.info("Connecting to the gateway...", icon=":material/hourglass_top:")
         return
     with st.container(border=True):
         st.warning(prompt.message, icon=":material/lock:")
-        cols = st.columns(max(1, len(prompt.actions)))
-        for col, action in zip(cols, prompt.actions, strict=False):
-            if action == PromptAction.LOG_IN and prompt.login_url:
-                col.link_button("Open the gateway login page", prompt.login_url, type="primary")
-            elif action != PromptAction.LOG_IN and col.button(action.label, key=f"prompt-{action.value}"):
-                with st.spinner(f"{action.label}..."):
-                    getattr(manager, action.value)()
-                loaders.refresh()
-                st.rerun()
+        if PromptAction.LOG_IN in prompt.actions and prompt.login_url:
+            st.link_button("Open the gateway login page", prompt.login_url, type="primary")
+        gateway_actions.buttons(list(prompt.actions), "prompt")
 
 
 def data_or_stop(loaded: loaders.Loaded):

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from ibkr.gateway import AuthState
 from ibkr_desk.ui import fmt
 from tests.dashboard_harness import PAGES, DashboardHarness
 from tests.integration import sim_truth as truth
@@ -283,3 +284,30 @@ def test_when_the_gateway_needs_a_login_every_page_says_what_to_do(make_dash):
         assert prompts and dash.url in prompts[0], page
         links = at.get("link_button")
         assert links and links[0].proto.url.startswith(dash.url), page
+
+
+def test_gateway_actions_say_what_they_did_ask_before_logging_out_and_take_over_only_what_competes(make_dash):
+    # Take over and re-authenticate failed silently; Log out had no confirmation; take over was offered with
+    # nothing competing.
+    dash = make_dash(tickle_seconds="1")
+    at = dash.page(dash.boot(), "gateway")
+    take_over = widget(at.button, "Take over")
+    assert take_over.disabled and "Nothing competes" in take_over.help
+
+    dash.admin("POST", "session", json={"action": "compete"})
+    assert dash.manager.wait_for(AuthState.COMPETING, timeout=30), dash.manager.state
+    at.run()
+    widget(at.button, "Take over").click().run()
+    assert [s.value for s in at.success if "Took the brokerage session over" in s.value], [e.value for e in at.error]
+    assert dash.sim_state()["session"]["competing"] is False
+
+    widget(at.button, "Log out").click().run()
+    assert [w.value for w in at.warning if w.value.startswith("**Log out?**")]
+    assert dash.sim_state()["session"]["sso"] is True, "nothing happens before the trader confirms"
+    widget(at.button, "Cancel").click().run()
+    assert dash.sim_state()["session"]["sso"] is True
+    widget(at.button, "Log out").click().run()
+    widget(at.button, "Yes, log out").click().run()
+    no_exception(at)
+    assert [s.value for s in at.success if s.value.startswith("Logged out.")], [e.value for e in at.error]
+    assert dash.sim_state()["session"]["sso"] is False

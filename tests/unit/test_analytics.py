@@ -149,6 +149,9 @@ def test_option_market_value_and_cost_include_the_multiplier(one_account):
     assert spy["market_value"] == pytest.approx(1_000)
     assert spy["cost_basis"] == pytest.approx(700)
     assert spy["unrealized_pnl_pct"] == pytest.approx(300 / 700)
+    # Average price in the units of the price beside it (3.50 per option), not per contract (350).
+    assert (spy["price"], spy["avg_price"], spy["avg_cost"]) == (5.0, pytest.approx(3.5), pytest.approx(350))
+    assert row(one_account, "symbol", "FGBL")["avg_price"] == pytest.approx(129.5)
     assert (spy["strike"], spy["right"], spy["expiry"]) == (440.0, "C", pd.Timestamp("2025-06-20"))
 
 

@@ -16,7 +16,7 @@ from ibkr.errors import IbkrError
 from ibkr.models import Order
 from ibkr.orders.entry import modify_problems, price_format
 from ibkr.orders.submission import OrderFlow, clear, run
-from ibkr_desk.ui import fmt, services, state
+from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.orders import lookups
 from ibkr_desk.ui.orders.lookups import LIVE_SECONDS, TRADES_SECONDS, live_orders_of, refresh, trades_of
 from ibkr_desk.ui.orders.submission import DISABLED_WHY, draw_flow
@@ -43,16 +43,20 @@ def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> 
     if frame.empty:
         st.caption("No orders in this brokerage session yet.")
     else:
-        if masked:
-            frame[["quantity", "filled", "remaining"]] = fmt.MASK
         num = st.column_config.NumberColumn
-        st.dataframe(frame, hide_index=True, width="stretch", key="order_book_table", column_config={
+        config = {
             "order_id": st.column_config.TextColumn("Order"), "account": "Account", "instrument": "Instrument",
-            "asset_class": "Class", "side": "Side", "type": "Type", "quantity": "Quantity", "filled": "Filled",
-            "remaining": "Remaining", "price": num("Price", format=fmt.QUANTITY_FORMAT, help="Limit price (stop "
-                                                   "price for STP and TRAIL)"),
-            "stop": num("Stop", format=fmt.QUANTITY_FORMAT), "avg_price": num("Avg fill", format=fmt.QUANTITY_FORMAT), "tif": "TIF", "status": "Status",
-            "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm:ss Z"), "coid": "cOID"})
+            "asset_class": "Class", "side": "Side", "type": "Type",
+            "quantity": num("Quantity", format=fmt.QUANTITY_FORMAT), "filled": num("Filled", format=fmt.QUANTITY_FORMAT),
+            "remaining": num("Remaining", format=fmt.QUANTITY_FORMAT),
+            "price": num("Price", format=fmt.QUANTITY_FORMAT, help="Limit price (stop price for STP and TRAIL)"),
+            "stop": num("Stop", format=fmt.QUANTITY_FORMAT), "avg_price": num("Avg fill", format=fmt.QUANTITY_FORMAT),
+            "tif": "TIF", "status": "Status",
+            "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm:ss Z"), "coid": "cOID"}
+        if masked:
+            tables.mask(frame, config, ["quantity", "filled", "remaining"])
+        st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", key="order_book_table",
+                     column_config=config)
     st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · refreshes every "
                f"{LIVE_SECONDS} s · as of {fmt.stamp(dt.datetime.now())}")
     _actions(working, trading_enabled)
@@ -156,13 +160,15 @@ def trades(account_ids: list[str], masked: bool) -> None:
     if frame.empty:
         st.caption("No trades in the last 7 days.")
         return
-    if masked:
-        frame[["quantity", "commission", "net_amount"]] = fmt.MASK
     num = st.column_config.NumberColumn
-    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+    config = {
         "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss Z"), "account": "Account",
-        "instrument": "Instrument", "asset_class": "Class", "side": "Side", "quantity": "Quantity",
+        "instrument": "Instrument", "asset_class": "Class", "side": "Side",
+        "quantity": num("Quantity", format=fmt.QUANTITY_FORMAT),
         "price": num("Price", format=fmt.QUANTITY_FORMAT), "commission": num("Commission", format="%,.2f"),
         "net_amount": num("Net amount", format="%,.2f"), "exchange": "Exchange",
-        "order_id": st.column_config.NumberColumn("Order", format="%d"), "coid": "cOID", "execution_id": "Execution"})
+        "order_id": st.column_config.NumberColumn("Order", format="%d"), "coid": "cOID", "execution_id": "Execution"}
+    if masked:
+        tables.mask(frame, config, ["quantity", "commission", "net_amount"])
+    st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", column_config=config)
     st.caption(f"{len(frame)} execution{'s' if len(frame) != 1 else ''} · refreshes every {TRADES_SECONDS} s")

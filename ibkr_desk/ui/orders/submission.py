@@ -9,7 +9,7 @@ from ibkr.models import PendingConfirmation
 from ibkr.orders import OrderTicket, new_coid
 from ibkr.orders.entry import fingerprint
 from ibkr.orders.submission import OrderFlow, Stage, answer, clear, recheck, round_key, run
-from ibkr_desk.ui import fmt, services, state
+from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.orders.lookups import refresh
 from ibkr_desk.ui.orders.text import escape, ibkr_markdown
 from ibkr_desk.ui.orders.ticket import TicketView
@@ -112,7 +112,7 @@ def _questions(flow: OrderFlow, pending: PendingConfirmation) -> None:
     key = round_key(pending)
     with st.container(border=True):
         what = "placing" if flow.kind == "new" else "changing"
-        st.markdown(f"**IBKR asks before {what}** {escape(flow.title)}  \n"
+        st.markdown(f"**IBKR asks before {what}** {tables.side_markdown(escape(flow.title))}  \n"
                     f"<small>Account {flow.account_id} · round {pending.round}. Nothing is placed until you "
                     "confirm.</small>", unsafe_allow_html=True)
         for question in pending.questions:
@@ -154,7 +154,8 @@ def _outcome(flow: OrderFlow) -> None:
         status = flow.status
         state = (status.order_status if status else None) or (flow.accepted.order_status if flow.accepted else None)
         verb = "placed" if flow.kind == "new" else "modified"
-        lines = [f"**Order {flow.order_id} {verb}: {state or 'status pending'}**", escape(flow.title)]
+        lines = [f"**Order {flow.order_id} {verb}: {state or 'status pending'}**",
+                 tables.side_markdown(escape(flow.title))]
         if status is not None and status.cum_fill:
             lines.append(f"Filled {fmt.quantity(status.cum_fill)} at {fmt.quantity(status.average_price or 0)} "
                          f"{status.currency or ''}".rstrip())

@@ -23,7 +23,7 @@ from ibkr.orders.entry import (
 )
 from ibkr.orders.limits import OrderLimits, limit_problems, order_size
 from ibkr.portfolio import PortfolioSnapshot
-from ibkr_desk.ui import state
+from ibkr_desk.ui import state, tables
 from ibkr_desk.ui.orders import contract as order_contract
 from ibkr_desk.ui.orders import lookups as lookup
 
@@ -72,8 +72,8 @@ def render(accounts: list[str], tradable: list[str], labels: dict[str, str], def
         st.caption(_contract_line(pick, info, snap))
 
     cols = st.columns(3)
-    side = cols[0].segmented_control("Side", ["BUY", "SELL"], key=state.SIDE, default="BUY", required=True,
-                                     disabled=locked) or "BUY"
+    with cols[0]:
+        side = _side(locked)
     # No min_value: a widget that clamps -5 shows -5 and hands back another number; the check names it instead.
     quantity = cols[1].number_input(_quantity_label(asset_class), step=1.0, value=None, format="%.10g",
                                     key=state.QUANTITY, placeholder="0", disabled=locked)
@@ -176,3 +176,21 @@ def _prices(asset_class: str, order_type: str, pick: Pick | None, last: float | 
         trail_type = next(cols).radio("Trail by", ["amt", "%"], key=state.TRAIL_TYPE, horizontal=True,
                                       disabled=locked, format_func=lambda t: "amount" if t == "amt" else "percent")
     return limit, stop, trail, trail_type
+
+
+SIDE_CSS = """<style>
+.st-key-ticket-side-BUY [data-testid="stBaseButton-segmented_controlActive"] {{background: {buy}; border-color: {buy};
+  color: #fff;}}
+.st-key-ticket-side-SELL [data-testid="stBaseButton-segmented_controlActive"] {{background: {sell};
+  border-color: {sell}; color: #fff;}}
+</style>"""
+
+
+def _side(locked: bool) -> str:
+    """BUY or SELL, the chosen one in IBKR's colour (blue, red): the theme's red must not make a BUY look like a
+    SELL. The keyed container carries the side the widget holds, which the style sheet colours."""
+    held = st.session_state.get(state.SIDE) or "BUY"
+    with st.container(key=f"ticket-side-{held}"):
+        st.html(SIDE_CSS.format(buy=tables.BUY_COLOUR, sell=tables.SELL_COLOUR))
+        return st.segmented_control("Side", ["BUY", "SELL"], key=state.SIDE, default="BUY", required=True,
+                                    disabled=locked) or "BUY"
