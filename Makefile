@@ -7,7 +7,7 @@ PORT   ?= 8501
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench chromium clean
+.PHONY: run test lint bench soak chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: $(VENV)/.dev-deps
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python -m bench
+
+# A scripted trading day in Chromium at 3 x 5,000 positions (SOAK_MINUTES, default 10); figures into BENCHMARKS.md.
+SOAK_MINUTES ?= 10
+soak: $(VENV)/.dev-deps chromium
+	$(BIN)/python -m tests.e2e.trading_day --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

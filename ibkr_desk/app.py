@@ -14,6 +14,8 @@ navigation = st.navigation([
     st.Page("app_pages/orders.py", title="Orders", icon=":material/receipt_long:"),
     st.Page("app_pages/gateway.py", title="Gateway", icon=":material/power:"),
 ])
+# Streamlit's wide layout keeps 5rem either side: at 1280 px that hid the P&L columns. A trading screen uses it.
+st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 1.75rem 3rem 1.75rem;}</style>")
 st.sidebar.title("IBKR Desk")
 page.boot()
 navigation.run()

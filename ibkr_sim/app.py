@@ -16,6 +16,7 @@ from ibkr_sim.infra.pacing import Pacer
 from ibkr_sim.infra.session import Session
 from ibkr_sim.routes import ENDPOINTS
 from ibkr_sim.routes.base import guarded
+from ibkr_sim.world.accounting import bring_near_margin
 from ibkr_sim.world.orders import OrderBook
 from ibkr_sim.world.world import World
 
@@ -26,6 +27,8 @@ class Simulator:
     def __init__(self, config: SimSettings) -> None:
         self.config = config
         self.world = World(config.seed, config.accounts, config.positions, config.tick_seconds, today=config.today)
+        if config.accounts >= 2:  # a demo a trader recognises: one account close to a margin warning
+            bring_near_margin(self.world, list(self.world.accounts.values())[-1])
         self.session = Session(idle_timeout=config.idle_timeout, user=config.user,
                                password=config.password.get_secret_value())
         self.pacer = Pacer(config.penalty_seconds, enabled=config.pacing)

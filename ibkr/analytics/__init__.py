@@ -50,11 +50,18 @@ from ibkr.analytics.margin import (
     utilisation,
 )
 from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
-from ibkr.analytics.positions import POSITION_COLUMNS, REPORT_COLUMNS, filter_positions, positions_frame
+from ibkr.analytics.positions import (
+    POSITION_COLUMNS,
+    REPORT_COLUMNS,
+    filter_positions,
+    positions_frame,
+    rounded_prices,
+)
 from ibkr.analytics.totals import TOTALS_COLUMNS, account_totals
 from ibkr.analytics.whatif import Utilisation, utilisation_status, whatif_table, whatif_utilisation
 
 __all__ = [
+    "rounded_prices",
     "filter_positions",
     "nearest_margin_call",
     "Utilisation",

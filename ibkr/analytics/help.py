@@ -12,7 +12,9 @@ HELP: dict[str, str] = {
     "fx_rate": "Units of the account's base currency per unit of the position's currency, from the account's ledger "
     "(`exchangerate`). Empty when the ledger has no rate for that currency: such rows are flagged, never dropped.",
     "market_value_base": "Market value x FX rate (native -> the account's base currency).",
-    "avg_price": "IBKR's average price per unit, in the same units as Price (per share, per option or future "
+    "price": "IBKR's mark price, rounded to the decimals the instrument is quoted in (stocks 2, JPY stocks 1, "
+    "forex 5 or 3, bonds 3, ...); the CSV download has every digit IBKR sent.",
+    "avg_price": "Rounded to two decimals more than Price. IBKR's average price per unit, in the same units as Price (per share, per option or future "
     "point, % of par for bonds); from avgPrice, else avgCost / multiplier.",
     "avg_cost": "IBKR's average cost per contract or share, multiplier included (avgCost): what one unit cost "
     "in currency.",

@@ -12,6 +12,7 @@ from ibkr.analytics.definitions import FX_PAIR_ASSET_CLASS, OPTION_ASSET_CLASSES
 from ibkr.analytics.fx import base_to_report, ledger_frame, resolve_base_currencies
 from ibkr.models.balances import Ledger
 from ibkr.models.positions import Position
+from ibkr.numbers import price_decimals
 
 POSITION_COLUMNS = [
     "account", "conid", "symbol", "description", "asset_class", "exchange", "country", "currency",
@@ -157,3 +158,14 @@ def filter_positions(positions: pd.DataFrame, *, asset_classes: Iterable[str] = 
                     + shown["exchange"].fillna(""))
         shown = shown[haystack.str.contains(text, case=False, regex=False)]
     return shown
+
+
+def rounded_prices(frame: pd.DataFrame, column: str = "price", *, extra: int = 0) -> pd.Series:
+    """``frame[column]`` rounded per row to the decimals its instrument is quoted in
+    (:func:`ibkr.numbers.price_decimals`, plus ``extra``): for display; the frame keeps IBKR's digits."""
+    if frame.empty:
+        return frame[column].copy()
+    decimals = [price_decimals(c, ccy, p) + extra
+                for c, ccy, p in zip(frame["asset_class"], frame["currency"], frame[column], strict=True)]
+    return pd.Series([round(p, d) if pd.notna(p) else p for p, d in zip(frame[column], decimals, strict=True)],
+                     index=frame.index, dtype="float64")

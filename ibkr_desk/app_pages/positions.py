@@ -24,20 +24,23 @@ st.caption(f"{len(shown):,} positions · market value {fmt.money(total_mv, ccy, 
                 "notional here; net liquidation counts only their P&L.")
 
 # What a trader reads first comes first; the native-currency detail follows.
-cols = ["account", "symbol", "description", "asset_class", "quantity", "currency", "price", "avg_price",
-        "market_value_report", "unrealized_pnl_report", "unrealized_pnl_pct", "market_value", "unrealized_pnl",
+cols = ["account", "symbol", "description", "asset_class", "quantity", "currency", "price", "market_value_report",
+        "unrealized_pnl_report", "unrealized_pnl_pct", "avg_price", "market_value", "unrealized_pnl",
         "realized_pnl", "avg_cost", "exchange", "country"]
 view = shown[cols].copy()
+# Prices at the decimals each instrument is quoted in (IBKR's marks carry up to 10 digits; the CSV keeps them).
+view["price"] = analytics.rounded_prices(shown, "price")
+view["avg_price"] = analytics.rounded_prices(shown, "avg_price", extra=2)
 view["unrealized_pnl_pct"] = view["unrealized_pnl_pct"] * 100
 money_cols = ["market_value", "market_value_report", "avg_cost", "unrealized_pnl", "unrealized_pnl_report",
               "realized_pnl"]  # what privacy hides (prices and percentages reveal no amounts)
 num = st.column_config.NumberColumn
 cfg = {
     "account": "Account", "symbol": st.column_config.TextColumn("Symbol", pinned=True),
-    "description": st.column_config.TextColumn("Description", width="medium"), "asset_class": st.column_config.TextColumn("Class", width=72),
+    "description": st.column_config.TextColumn("Description", width=170), "asset_class": st.column_config.TextColumn("Class", width=72),
     "exchange": "Exchange", "country": "Country", "currency": "Ccy",
     "quantity": num("Quantity", format=fmt.QUANTITY_FORMAT),
-    "price": num("Price", format=fmt.QUANTITY_FORMAT),
+    "price": num("Price", format=fmt.QUANTITY_FORMAT, help=analytics.HELP["price"]),
     "market_value": num("Mkt value (native)", format="%,.0f", help=analytics.HELP["market_value"]),
     "market_value_report": num(f"Mkt value ({ccy})", format="%,.0f", help=analytics.HELP["market_value_base"]),
     "avg_price": num("Avg price", format=fmt.QUANTITY_FORMAT, help=analytics.HELP["avg_price"]),
@@ -62,7 +65,9 @@ if picked:
         st.subheader(f"{row['symbol']} · {row['description']}")
         d = st.columns(4)
         d[0].metric("Quantity", fmt.quantity(row["quantity"], masked))
-        d[1].metric("Price", f"{fmt.quantity(row['price'])} {row['currency']}")
+        d[1].metric("Price", f"{fmt.price(row['price'], row['asset_class'], row['currency'])} {row['currency']}",
+                    help=f"IBKR's mark: {fmt.quantity(row['price'])}; average price "
+                         f"{fmt.price(row['avg_price'], row['asset_class'], row['currency'], extra=2)}")
         d[2].metric("Market value", fmt.money(row["market_value"], row["currency"], masked))
         d[3].metric("Unrealised P&L", fmt.signed_money(row["unrealized_pnl"], row["currency"], masked),
                     fmt.pct(row["unrealized_pnl_pct"]))

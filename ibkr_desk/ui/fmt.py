@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from ibkr.numbers import exact
+from ibkr.numbers import exact, price_decimals
 
 MASK = "•••••"
 QUANTITY_FORMAT = "%,.10g"
@@ -71,3 +71,10 @@ def stamp(at: dt.datetime | None, *, date: bool | None = None) -> str:
     local = at.astimezone()
     with_date = date if date is not None else local.date() != dt.datetime.now().astimezone().date()
     return local.strftime("%Y-%m-%d %H:%M:%S %Z" if with_date else "%H:%M:%S %Z")
+
+
+def price(x: float | None, asset_class: str | None, currency: str | None, extra: int = 0) -> str:
+    """A price at the decimals its instrument is quoted in (``ibkr.numbers.price_decimals``), with separators."""
+    if _bad(x):
+        return "—"
+    return f"{x:,.{price_decimals(asset_class, currency, x) + extra}f}"

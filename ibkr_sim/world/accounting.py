@@ -141,3 +141,18 @@ def daily_pnl(world: World, acct: Account) -> float:
         move = (inst.price - world.open_price.get(inst.conid, inst.price)) * h.position * inst.multiplier
         total += move * world.rate(inst.currency, acct.base_currency)
     return round(total, 2)
+
+
+NEAR_MARGIN = 0.74
+"""Maintenance utilisation of the demo world's last account: above the dashboard's 70 % warning, below danger, so
+the margin features (status, alerts, drop to call, the ticket's margin limit) have something to show."""
+
+
+def bring_near_margin(world: World, acct: Account, utilisation: float = NEAR_MARGIN) -> None:
+    """Lower (or raise) the account's base cash so its maintenance requirement is ``utilisation`` of its equity
+    with loan value. Cash carries no margin here, so the requirement stays and only the equity moves."""
+    m = margin(world, acct)
+    elv, maint = m["equitywithloanvalue"], m["maintmarginreq"]
+    if maint <= 0:
+        return
+    acct.cash[acct.base_currency] = round(acct.cash.get(acct.base_currency, 0.0) + maint / utilisation - elv, 2)

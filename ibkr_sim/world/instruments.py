@@ -118,6 +118,18 @@ def tick_size(inst: Instrument) -> float:
     return 0.01
 
 
+BOARD_LOTS = {"TSEJ": 100, "SEHK": 100}
+"""Shares per board lot where the exchange trades in lots: every TSE domestic stock in units of 100 (JPX, since
+October 2018); on SEHK the issuer sets the lot (100 for Tencent 700 and Alibaba 9988)."""
+BOARD_LOT = ("The order size must be a multiple of the board lot of {lot} shares on {exchange}: round the "
+             "quantity (odd lots are not routed to the exchange's main book).")
+
+
+def board_lot(inst: Instrument) -> int:
+    """Shares per board lot (1 where the exchange trades single shares)."""
+    return BOARD_LOTS.get(inst.exchange, 1) if inst.asset_class == "STK" else 1
+
+
 def to_tick(inst: Instrument, price: float) -> float:
     """``price`` on the contract's tick (the nearest multiple), written with the tick's decimals."""
     tick = tick_size(inst)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ibkr_sim.world.instruments import OFF_TICK, Instrument, on_tick, to_tick
+from ibkr_sim.world.instruments import BOARD_LOT, OFF_TICK, Instrument, board_lot, on_tick, to_tick
 
 # orderType accepted on a ticket -> (canonical, live-orders "orderType", "origOrderType")
 ORDER_TYPES: dict[str, tuple[str, str, str]] = {
@@ -71,7 +71,8 @@ class Order:
     commission: float = 0.0
     stop: float | None = None
     triggered: bool = False
-    created: float = field(default_factory=time.time)
+    received: float = field(default_factory=time.time)  # its placement request arrived (before any question)
+    created: float = field(default_factory=time.time)  # placed (after the last answer)
     updated: float = field(default_factory=time.time)
 
     @property
@@ -149,6 +150,9 @@ def parse_ticket(world, ticket: Any, account: str) -> Order | str:
         return problem
     if any(p is not None and not on_tick(inst, p) for p in (price if order_type != "MKT" else None, aux)):
         return OFF_TICK  # IBKR refuses a limit or stop price off the tick (ES in 0.25, IDEALPRO in half-pips)
+    lot = board_lot(inst)
+    if lot > 1 and quantity % lot:
+        return BOARD_LOT.format(lot=lot, exchange=inst.exchange)
     return Order(
         account=account, conid=conid, side=side, quantity=quantity, order_type=order_type, tif=tif,
         price=price if order_type != "MKT" else None, aux_price=aux if order_type in ("STOP_LIMIT", "TRAILLMT") else None,

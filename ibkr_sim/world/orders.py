@@ -294,4 +294,8 @@ class OrderBook:
         """The truth for ``GET /sim/state``: every order placed (not the unconfirmed or rejected ones)."""
         return [{"order_id": o.order_id, "account": o.account, "conid": o.conid, "cOID": o.coid, "side": o.side,
                  "quantity": o.quantity, "order_type": o.order_type, "status": o.status, "filled": o.filled,
-                 "price": o.price, "aux_price": o.aux_price} for o in self.orders.values()]
+                 "price": o.price, "aux_price": o.aux_price,
+                 # wall-clock seconds: its placement request arrived, it was placed (after the last answer), it
+                 # last changed (modify, cancel, fill); tests time a click against the gateway's end with them
+                 "received_at": o.received, "placed_at": o.created, "updated_at": o.updated}
+                for o in self.orders.values()]

@@ -12,7 +12,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from ibkr_sim.world.instruments import FX_USD, Instrument, black_scholes, build_universe, required
+from ibkr_sim.world.instruments import FX_USD, Instrument, black_scholes, board_lot, build_universe, required
 
 BASE_CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "HKD"]
 ACCOUNT_TITLES = ["Northbridge Capital LLC", "Aurelia Family Office", "K. Tanaka Individual", "Mistral Partners",
@@ -126,7 +126,8 @@ class World:
         elif inst.asset_class == "CRYPTO":
             qty = round(budget_base / unit_value, 4)
         else:
-            qty = float(max(1, round(budget_base / unit_value)))
+            lot = board_lot(inst)  # Tokyo and Hong Kong trade in board lots: holdings are whole lots
+            qty = float(max(1, round(budget_base / unit_value / lot)) * lot)
         if inst.asset_class in ("STK", "OPT", "FUT") and rng.random() < 0.2:
             qty = -qty
         avg = inst.price * rng.uniform(0.82, 1.12)

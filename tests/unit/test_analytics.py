@@ -432,3 +432,18 @@ def test_every_figure_has_help_text():
     for key in ("utilisation_initial", "utilisation_maint", "cushion", "drop_to_margin_call", "fx_exposure",
                 "fx_sensitivity", "unrealized_pnl_pct", "market_value_base", "report_currency"):
         assert HELP[key]
+
+
+def test_prices_are_shown_at_the_decimals_each_instrument_is_quoted_in_and_the_frame_keeps_ibkrs_digits():
+    # The grid showed IBKR's marks with 10 digits (an option at 0.01190317267, cut off by its column).
+    from ibkr.analytics import rounded_prices
+
+    frame = pd.DataFrame({
+        "asset_class": ["STK", "STK", "OPT", "OPT", "FUT", "CASH", "CASH", "BOND", "CRYPTO", "STK"],
+        "currency": ["USD", "JPY", "USD", "USD", "USD", "USD", "JPY", "USD", "USD", "GBP"],
+        "price": [228.5049, 2712.04, 38.83312221, 0.01190317267, 5821.2533, 1.0868912, 150.12345, 98.62451,
+                  3320.456, 0.9123456],
+    })
+    shown = rounded_prices(frame).tolist()
+    assert shown == [228.5, 2712.0, 38.83, 0.012, 5821.25, 1.08689, 150.123, 98.625, 3320.46, 0.9123]
+    assert frame["price"][2] == 38.83312221

@@ -63,7 +63,9 @@ class Gateway:
         return self.call("GET", "/iserver/account/orders")[1]["orders"]
 
     def truth(self, order_id) -> dict:
-        return next(o for o in self.sim.orders.state() if o["order_id"] == int(order_id))
+        """The order as /sim/state has it, without its wall-clock stamps (tested on their own)."""
+        order = next(o for o in self.sim.orders.state() if o["order_id"] == int(order_id))
+        return {k: v for k, v in order.items() if k not in ("received_at", "placed_at", "updated_at")}
 
 
 def ticket(conid: int, side: str = "BUY", qty: float = 10, order_type: str = "MKT", **extra) -> dict:
@@ -422,3 +424,34 @@ def test_a_price_off_the_contracts_tick_is_refused_as_ibkr_refuses_it(gw, symbol
     assert isinstance(placed, list) and placed[0].get("order_id"), placed
     secdef = gw.call("GET", "/trsrv/secdef", params={"conids": inst.conid})[1]["secdef"][0]
     assert secdef["incrementRules"] == [{"increment": tick_size(inst), "lowerEdge": 0.0}]
+
+
+# ---- a demo world a trader recognises --------------------------------------------------------------------------
+TOYOTA = 13905
+
+
+def test_tokyo_trades_in_board_lots_of_100_holdings_and_orders_alike(gw):
+    world = gw.sim.world
+    for acct in world.accounts.values():
+        for h in acct.holdings.values():
+            inst = world.instruments[h.conid]
+            if inst.asset_class == "STK" and inst.exchange in ("TSEJ", "SEHK"):
+                assert h.position % 100 == 0, (inst.symbol, h.position)
+    status, body = gw.submit(ticket(TOYOTA, qty=150, order_type="LMT", price=world.price(TOYOTA)))
+    assert status == 200 and "multiple of the board lot of 100 shares on TSEJ" in body["error"]
+    assert gw.sim.orders.state() == []
+
+
+def test_one_account_of_the_demo_is_near_the_margin_warning_and_options_move_with_their_underlying(gw):
+    world = gw.sim.world
+    last = list(world.accounts.values())[-1]
+    m = accounting.margin(world, last)
+    assert m["maintmarginreq"] / m["equitywithloanvalue"] == pytest.approx(accounting.NEAR_MARGIN, abs=0.005)
+    others = [accounting.margin(world, a) for a in list(world.accounts.values())[:-1]]
+    assert all(o["maintmarginreq"] / o["equitywithloanvalue"] < 0.7 for o in others)
+
+    call = next(i for i in world.instruments.values() if i.asset_class == "OPT" and i.right == "C")
+    before = call.price
+    world.instruments[call.und_conid].price *= 1.05
+    world._reprice_derivatives()
+    assert call.price > before
