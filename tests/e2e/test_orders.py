@@ -208,3 +208,16 @@ def test_a_reload_during_a_submission_shows_it_and_the_same_order_is_not_sent_tw
     sim(app, "DELETE", "faults")
     new = [o for oid, o in orders(app).items() if oid not in before]
     assert len(new) == 1 and (new[0]["conid"], new[0]["quantity"]) == (conid, 4), new
+
+
+def test_the_chosen_side_is_in_ibkrs_colours_blue_for_buy_red_for_sell(app, ticket):
+    # The theme's red marked a chosen BUY, the colour every IBKR platform uses for SELL.
+    def chosen_colour() -> str:
+        button = ticket.page.get_by_role("radiogroup", name="Side").get_by_role("radio", checked=True)
+        return button.evaluate("b => getComputedStyle(b).backgroundColor")
+
+    assert chosen_colour() == "rgb(59, 130, 246)"
+    ticket.page.get_by_role("radiogroup", name="Side").get_by_role("radio", name="SELL").click()
+    ticket.settle()
+    assert chosen_colour() == "rgb(239, 68, 68)"
+    ticket.shot("side-sell")

@@ -179,10 +179,9 @@ def _prices(asset_class: str, order_type: str, pick: Pick | None, last: float | 
 
 
 SIDE_CSS = """<style>
-.st-key-ticket-side-BUY [data-testid="stBaseButton-segmented_controlActive"] {{background: {buy}; border-color: {buy};
-  color: #fff;}}
-.st-key-ticket-side-SELL [data-testid="stBaseButton-segmented_controlActive"] {{background: {sell};
-  border-color: {sell}; color: #fff;}}
+.st-key-ticket-side-BUY button[aria-checked="true"] {{background: {buy} !important; border-color: {buy} !important;}}
+.st-key-ticket-side-SELL button[aria-checked="true"] {{background: {sell} !important; border-color: {sell} !important;}}
+[class*="st-key-ticket-side-"] button[aria-checked="true"] p {{color: #fff !important;}}
 </style>"""
 
 
