@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ibkr.gateway import AuthState, PromptAction
+from ibkr.pacing import default_limiter
 from ibkr_desk.ui import fmt, gateway_actions, loaders, services, state
 
 # The gateway status chip: Streamlit's own badge and icon font, so it draws without an emoji font.
@@ -101,6 +102,10 @@ def _freshness_body(loaded: loaders.Loaded) -> None:
             st.caption(f"As of {stamp} · refreshes every {loaders.refresh_seconds():.0f} s")
     if loaded.loading:
         st.caption(":material/progress_activity: Reading the portfolio from the gateway...")
+    paused = default_limiter().paused_for()
+    if paused > 0:  # redrawn every poll: the countdown counts
+        st.caption(f":material/timer: IBKR is pacing this machine: requests resume in {paused:.0f} s "
+                   "(nothing is re-sent meanwhile).")
     if _on_its_timer() and loaders.poll(loaded):
         st.rerun(scope="app")
 

@@ -164,3 +164,25 @@ def test_preview_only_when_trading_is_disabled(orders_page, working_order):
     text = " ".join(m.value for m in at.markdown)
     assert re.search(r"Commission \*\*1\.00 USD\*\*", text), text
     assert any("Margin utilisation it would leave" in s.value for s in at.success)
+
+
+def test_during_ibkrs_penalty_the_live_orders_and_their_cancel_stay_with_their_time_and_a_countdown(
+        orders_page, working_order):
+    # In the penalty box the Orders page lost its live orders and Cancel buttons for 10 minutes.
+    from ibkr_desk.ui.orders import lookups
+
+    at = orders_page()
+    assert next(b for b in at.button if b.label == f"Cancel order {working_order}")
+    LIMITER.pause(600)  # what the transport does after IBKR's 429
+    try:
+        lookups.refresh()  # the cached answer expired: the next read meets the penalty
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        notes = [w for w in warnings(at) if w.startswith("Showing the live orders as of ")]
+        assert notes and "rate-limited" in notes[0], warnings(at)
+        cancel = next(b for b in at.button if b.label == f"Cancel order {working_order}")
+        assert not cancel.disabled
+        countdown = [c.value for c in at.sidebar.caption if "requests resume in" in c.value]
+        assert countdown and re.search(r"resume in (59\d|600) s", countdown[0]), countdown
+    finally:
+        LIMITER.reset()

@@ -32,10 +32,12 @@ def _scope(account_ids: list[str]) -> str | None:
 def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> None:
     st.subheader("Live orders")
     try:
-        orders = live_orders_of(_scope(account_ids))
+        orders, as_of, failed = lookups.with_last_good("orders", _scope(account_ids), live_orders_of)
     except IbkrError as exc:
         st.warning(f"Could not load the live orders: {exc.message}", icon=":material/warning:")
         return
+    if failed:
+        st.warning(f"Showing the live orders as of {fmt.stamp(as_of)}: {failed}", icon=":material/history:")
     if account_ids:
         orders = [o for o in orders if not o.account_id or o.account_id in account_ids]
     frame = orders_frame(orders)
@@ -58,7 +60,7 @@ def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> 
         st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", key="order_book_table",
                      column_config=config)
     st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · refreshes every "
-               f"{LIVE_SECONDS} s · as of {fmt.stamp(dt.datetime.now())}")
+               f"{LIVE_SECONDS} s · as of {fmt.stamp(as_of or dt.datetime.now())}")
     _actions(working, trading_enabled)
 
 
@@ -150,10 +152,12 @@ def _send(order: Order, changes: dict[str, float] | None) -> None:
 def trades(account_ids: list[str], masked: bool) -> None:
     st.subheader("Trades, last 7 days")
     try:
-        found = trades_of(_scope(account_ids))
+        found, as_of, failed = lookups.with_last_good("trades", _scope(account_ids), trades_of)
     except IbkrError as exc:
         st.warning(f"Could not load the trades: {exc.message}", icon=":material/warning:")
         return
+    if failed:
+        st.warning(f"Showing the trades as of {fmt.stamp(as_of)}: {failed}", icon=":material/history:")
     if account_ids:
         found = [t for t in found if (t.account or t.account_code) in account_ids]
     frame = trades_frame(found)
