@@ -49,7 +49,7 @@ from ibkr.errors import (
     RateLimited,
     RequestRejected,
 )
-from ibkr.pacing import PacingLimiter, default_limiter
+from ibkr.pacing import PENALTY_SECONDS, PacingLimiter, default_limiter
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,9 @@ class Transport:
                             self.max_retries, delay)
                 self.sleep(delay)
             except RateLimited as exc:
-                wait = exc.retry_after if exc.retry_after is not None else self._backoff(rate_attempt + 1)
+                # Without Retry-After (IBKR sends none) this is the penalty box: hold back, retry nothing.
+                wait = exc.retry_after if exc.retry_after is not None else PENALTY_SECONDS
+                exc.retry_after = wait
                 self.limiter.pause(wait)
                 if not safe or rate_attempt >= self.rate_limit_retries or wait > self.max_retry_after:
                     raise

@@ -21,7 +21,7 @@ import requests
 
 from ibkr.errors import RateLimited
 from ibkr.gateway._state import AuthState, Probe, parse_tickle, probe_failure, probe_from_auth_status
-from ibkr.pacing import PacingLimiter, default_limiter
+from ibkr.pacing import PENALTY_SECONDS, PacingLimiter, default_limiter
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ class GatewayHttp:
         if r.status_code == 429:  # hold the whole process back, as the client's transport does
             try:
                 wait = float(r.headers.get("Retry-After", ""))
-            except ValueError:
-                wait = 60.0
+            except ValueError:  # IBKR's 429 names no Retry-After: its penalty box
+                wait = PENALTY_SECONDS
             self.limiter.pause(wait)
         return r
 

@@ -100,8 +100,9 @@ def guarded(sim: Any, spec: EndpointSpec) -> Callable[[Request], Awaitable[Respo
         client = request.client.host if request.client else "?"
         penalty = sim.pacer.check(client, request.method, path)
         if penalty is not None:
-            return JSONResponse({"error": "Too Many Requests", "statusCode": 429}, status_code=429,
-                                headers={"Retry-After": str(int(penalty) + 1)})
+            # No Retry-After: IBKR documents none and its gateway sends none (docs/cpapi.md section 6); a client
+            # must know the penalty box lasts 10-15 minutes.
+            return JSONResponse({"error": "Too Many Requests", "statusCode": 429}, status_code=429)
         session = sim.session
         session.expire_if_idle()
         if not session.sso:

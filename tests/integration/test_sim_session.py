@@ -127,7 +127,7 @@ def test_pacing_answers_429_and_a_penalty_box(start_sim):
     codes = [sim.api("POST", "/tickle").status_code for _ in range(3)]  # tickle: 1 request / s
     assert codes[0] == 200 and 429 in codes
     blocked = sim.api("GET", "/portfolio/accounts")
-    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    assert blocked.status_code == 429 and "Retry-After" not in blocked.headers  # IBKR's names no Retry-After
     assert sim.stats()["rate_limited"] >= 2
     time.sleep(2.2)
     assert sim.api("GET", "/portfolio/accounts").status_code == 200

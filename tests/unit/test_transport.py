@@ -330,3 +330,21 @@ def test_close_is_idempotent_and_a_closed_transport_refuses_requests(transport, 
         transport.post("/tickle", idempotent=True)
     assert gateway.count() == 0
     assert BASE.endswith("/v1/api")
+
+
+def test_a_429_without_retry_after_is_ibkrs_penalty_box_nothing_is_retried_inside_it(transport, gateway, clock):
+    # IBKR sends no Retry-After; the transport paused 0.25-0.5 s, retried twice and the dashboard asked again on
+    # the next refresh: the way to a permanent block.
+    from ibkr.pacing import PENALTY_SECONDS
+
+    gateway.add("GET", "/portfolio/DU1/ledger", status_code=429, json_body={"error": "Too Many Requests"})
+    gateway.add("GET", "/portfolio/DU1/summary", json_body={})
+
+    with pytest.raises(RateLimited) as caught:
+        transport.get("/portfolio/DU1/ledger")
+    assert caught.value.retry_after == PENALTY_SECONDS >= 600
+    assert gateway.count() == 1
+    with pytest.raises(RateLimited):
+        transport.get("/portfolio/DU1/summary")  # held back, not sent
+    assert gateway.count() == 1
+    assert transport.limiter.paused_for() > PENALTY_SECONDS - 5
