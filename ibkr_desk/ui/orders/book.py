@@ -28,16 +28,26 @@ def _scope(account_ids: list[str]) -> str | None:
     return account_ids[0] if len(account_ids) == 1 else None
 
 
+def _read(what: str, account_ids: list[str], read) -> tuple[list, dt.datetime | None] | None:
+    """The live orders or trades, or the last good ones with their time and why they are not newer; None (and
+    a warning) when none ever loaded."""
+    try:
+        found, as_of, failed = lookups.with_last_good(what, _scope(account_ids), read)
+    except IbkrError as exc:
+        st.warning(f"Could not load the {what}: {exc.message}", icon=":material/warning:")
+        return None
+    if failed:
+        st.warning(f"Showing the {what} as of {fmt.stamp(as_of)}: {failed}", icon=":material/history:")
+    return found, as_of
+
+
 @st.fragment(run_every=LIVE_SECONDS, parallel=True)
 def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> None:
     st.subheader("Live orders")
-    try:
-        orders, as_of, failed = lookups.with_last_good("orders", _scope(account_ids), live_orders_of)
-    except IbkrError as exc:
-        st.warning(f"Could not load the live orders: {exc.message}", icon=":material/warning:")
+    read = _read("live orders", account_ids, live_orders_of)
+    if read is None:
         return
-    if failed:
-        st.warning(f"Showing the live orders as of {fmt.stamp(as_of)}: {failed}", icon=":material/history:")
+    orders, as_of = read
     if account_ids:
         orders = [o for o in orders if not o.account_id or o.account_id in account_ids]
     frame = orders_frame(orders)
@@ -151,13 +161,10 @@ def _send(order: Order, changes: dict[str, float] | None) -> None:
 @st.fragment(run_every=TRADES_SECONDS, parallel=True)
 def trades(account_ids: list[str], masked: bool) -> None:
     st.subheader("Trades, last 7 days")
-    try:
-        found, as_of, failed = lookups.with_last_good("trades", _scope(account_ids), trades_of)
-    except IbkrError as exc:
-        st.warning(f"Could not load the trades: {exc.message}", icon=":material/warning:")
+    read = _read("trades", account_ids, trades_of)
+    if read is None:
         return
-    if failed:
-        st.warning(f"Showing the trades as of {fmt.stamp(as_of)}: {failed}", icon=":material/history:")
+    found, _ = read
     if account_ids:
         found = [t for t in found if (t.account or t.account_code) in account_ids]
     frame = trades_frame(found)
