@@ -256,6 +256,25 @@ def run(flow: OrderFlow, client: OrderClient, call: Callable[[], Any]) -> OrderF
     return flow
 
 
+def send(flow: OrderFlow, work: Callable[[], Any], then: Callable[[], Any] | None = None) -> threading.Thread:
+    """Do ``work`` (a :func:`run` or an :func:`answer`) on a thread of its own, then ``then``: the page that
+    clicked returns at once and shows "Sending..." while IBKR answers, instead of freezing until it has.
+    The flow was registered before (:func:`begin`), so a rerun meanwhile finds it and sends nothing."""
+    def go() -> None:
+        try:
+            work()
+        finally:
+            if then is not None:
+                try:
+                    then()
+                except Exception:  # the answer is on the flow already: an after-step must not hide it
+                    log.exception("after sending %s", flow.flow_id)
+
+    thread = threading.Thread(target=go, name=f"order-{flow.kind}-{flow.flow_id}", daemon=True)
+    thread.start()
+    return thread
+
+
 def record(flow: OrderFlow, client: OrderClient, result: Any) -> None:
     """Apply an answer: questions to show, an accepted order (with its status), or the trader's "no"."""
     if isinstance(result, PendingConfirmation):
@@ -300,24 +319,26 @@ def round_key(pending: PendingConfirmation) -> str:
     return pending.reply_id or f"round-{pending.round}"
 
 
-def answer(flow: OrderFlow, client: OrderClient, key: str, yes: bool, option: str | None = None) -> bool:
+def answer(flow: OrderFlow, client: OrderClient, key: str, yes: bool, option: str | None = None,
+           runner: Callable[[Callable[[], Any]], Any] = lambda work: work()) -> bool:
     """The trader's answer to the round ``key``; False (nothing sent) when that round was answered already.
 
-    ``option`` answers an advanced prompt (one of ``pending.prompt.options``).
+    ``option`` answers an advanced prompt (one of ``pending.prompt.options``). ``runner`` does the sending (at
+    once by default; the dashboard passes one that sends on a thread, see :func:`send`).
     """
     pending = flow.pending
     if flow.stage is not Stage.QUESTIONS or pending is None or round_key(pending) != key or flow.answering:
         log.info("answer to %s ignored: that round is no longer open", key)
         return False
-    flow.answering = key
+    flow.answering = key  # before anything is sent: a second click on either button finds it and sends nothing
     ids = [q.message_id for q in pending.questions]
     if pending.prompt is not None:
         ids = [pending.prompt.message_id or "prompt"]
     flow.answered.append((ids, yes))
     if option is not None:
-        run(flow, client, lambda: client.confirm(pending, option=option))
+        runner(lambda: run(flow, client, lambda: client.confirm(pending, option=option)))
     else:
-        run(flow, client, lambda: client.confirm(pending) if yes else client.reject(pending))
+        runner(lambda: run(flow, client, lambda: client.confirm(pending) if yes else client.reject(pending)))
     return True
 
 

@@ -51,16 +51,25 @@ def drop(x: float | None) -> str:
 
 
 def margin_alert(row, warning: float, danger: float) -> str | None:
-    """What a margin table row (``ibkr.analytics.margin_table``) warns about, or None when its status is ok."""
+    """What a margin table row (``ibkr.analytics.margin_table``) warns about, or None when all is well: its
+    maintenance status (what IBKR liquidates on), and an initial utilisation of 100 % or more (negative available
+    funds: IBKR refuses new positions that add margin), which no maintenance status shows."""
+    no_new = row["utilisation_initial"] >= 1
+    blocked = (f" Initial utilisation {pct(row['utilisation_initial'])}: available funds are negative, so IBKR "
+               "refuses orders that add margin." if no_new else "")
     if row["status"] not in ("warning", "danger"):
-        return None
+        return f"{row['account']}:{blocked}" if no_new else None
     if row["excess_liquidity"] < 0:
         return (f"{row['account']}: excess liquidity is negative: a margin call or liquidation is due. "
                 "Reduce positions or add funds now.")
     level, threshold = ("danger", danger) if row["status"] == "danger" else ("warning", warning)
     advice = " Reduce positions or add funds." if level == "danger" else ""
+    if no_new:
+        return (f"{row['account']}: maintenance utilisation {pct(row['utilisation_maint'])} is above the {level} "
+                f"level ({threshold:.0%}).{blocked}{advice}")
     return (f"{row['account']}: maintenance utilisation {pct(row['utilisation_maint'])} is above the {level} "
             f"level ({threshold:.0%}); initial {pct(row['utilisation_initial'])}.{advice}")
+
 
 
 def stamp(at: dt.datetime | None, *, date: bool | None = None) -> str:

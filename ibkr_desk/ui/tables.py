@@ -11,6 +11,17 @@ from ibkr_desk.ui import fmt
 
 BUY_COLOUR, SELL_COLOUR = "#3b82f6", "#ef4444"
 """IBKR's own: BUY in blue, SELL in red (TWS, the Client Portal and the mobile app)."""
+SIDE_CSS = f"""<style>
+.st-key-ticket-side-BUY button[aria-checked="true"],
+.st-key-order-submit-BUY button[data-testid="stBaseButton-primary"]
+  {{background: {BUY_COLOUR} !important; border-color: {BUY_COLOUR} !important;}}
+.st-key-ticket-side-SELL button[aria-checked="true"],
+.st-key-order-submit-SELL button[data-testid="stBaseButton-primary"]
+  {{background: {SELL_COLOUR} !important; border-color: {SELL_COLOUR} !important;}}
+[class*="st-key-ticket-side-"] button[aria-checked="true"] p {{color: #fff !important;}}
+</style>"""
+"""The ticket's chosen side and its Submit button in IBKR's colours (the theme's red would mark a BUY as a SELL):
+the keyed containers ``ticket-side-<SIDE>`` and ``order-submit-<SIDE>`` carry the side they hold."""
 PNL_UP, PNL_DOWN = "#3fb950", "#f85149"
 STYLE_MAX_ROWS = 3000
 """Above this many rows a pandas Styler costs seconds per run; the table goes out unstyled."""

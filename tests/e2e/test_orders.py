@@ -170,6 +170,9 @@ def test_placement_answer_times_out_but_the_order_went_through(app, ticket):
                                      "latency": 15, "phase": "after", "count": 1})
     started = time.monotonic()
     ticket.page.get_by_role("button", name="Submit order", exact=True).dblclick()  # a double click sends once
+    # The page says it is sending while IBKR has not answered (it froze until the answer came).
+    sending = ticket.wait_text(r"Sending BUY 3 JPM", timeout=60_000)
+    assert "did not answer in time" not in sending
     text = ticket.wait_text("did not answer in time", timeout=60_000)
     assert time.monotonic() - started >= REQUEST_TIMEOUT
     assert "went through" in text and "Do not send it again" in text
@@ -197,6 +200,7 @@ def test_a_reload_during_a_submission_shows_it_and_the_same_order_is_not_sent_tw
     ticket.wait_text(r"Submitted at .* in another session of this dashboard", timeout=30_000)
     submit = ticket.page.get_by_role("button", name="Submit order", exact=True)
     assert submit.is_disabled(), "the new session must not offer to send the pending order again"
+    submit.click(force=True)  # the trader tries to send it again anyway
     text = ticket.wait_text("did not answer in time", timeout=60_000)
     assert "BUY 4 JPM" in words(ticket.page.get_by_test_id("stMain").inner_text()) and "went through" in text
     ticket.shot("reload-pending-found")
@@ -220,4 +224,11 @@ def test_the_chosen_side_is_in_ibkrs_colours_blue_for_buy_red_for_sell(app, tick
     ticket.page.get_by_role("radiogroup", name="Side").get_by_role("radio", name="SELL").click()
     ticket.settle()
     assert chosen_colour() == "rgb(239, 68, 68)"
+    ticket.type_in("Symbol", "AAPL")
+    ticket.number("Quantity", 1)
+    submit = ticket.page.get_by_role("button", name="Submit order", exact=True)
+    assert submit.is_enabled() and submit.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(239, 68, 68)"
     ticket.shot("side-sell")
+    ticket.page.get_by_role("radiogroup", name="Side").get_by_role("radio", name="BUY").click()
+    ticket.settle()
+    assert submit.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(59, 130, 246)"

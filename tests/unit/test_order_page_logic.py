@@ -158,6 +158,23 @@ def test_a_chain_of_two_questions_each_answered_once():
     assert flow.stage is Stage.PLACED and flow.answered == [(["o10151"], True), (["o10153"], True)]
 
 
+def test_an_answer_sent_on_a_thread_is_guarded_before_it_leaves_and_a_submission_sends_once():
+    # The page froze until IBKR answered (no "Sending..."); sending on a thread must not open a double click.
+    client = FakeClient(pending("r1", "o10151"), accepted())
+    flow = new_flow()
+    order_state.send(flow, lambda: order_state.run(flow, client, lambda: client.place_order(None))).join(5)
+    assert flow.stage is Stage.QUESTIONS
+
+    queued: list = []
+    assert order_state.answer(flow, client, "r1", yes=True, runner=queued.append)
+    assert flow.answering == "r1" and client.calls == ["place"], "nothing left yet"
+    assert not order_state.answer(flow, client, "r1", yes=True, runner=queued.append), "a second click is ignored"
+    saved: list = []
+    order_state.send(flow, queued[0], then=lambda: saved.append(flow.stage)).join(5)
+    assert client.calls == ["place", "confirm r1"] and flow.stage is Stage.PLACED and flow.answering is None
+    assert saved == [Stage.PLACED]
+
+
 def test_no_at_a_question_declines_the_order():
     client = FakeClient(pending("r1", "o383"), OrderDeclined(reply_id="r1", coid="desk-1",
                                                              message="Order not confirmed "))

@@ -35,6 +35,11 @@ def test_margin_alert_names_the_maintenance_utilisation_ibkr_liquidates_on_with_
     assert danger.startswith("U1: maintenance utilisation 95.0 % is above the danger level (90%); initial 50.0 %.")
     assert "Reduce positions or add funds" in danger
     assert "liquidat" in fmt.margin_alert(row("danger", 1.2, 1.1, excess=-5.0), 0.7, 0.9)
+    # Initial at 137 % (negative available funds) was a footnote of the maintenance warning, or said nowhere.
+    assert fmt.margin_alert(row("warning", 1.37, 0.74), 0.7, 0.9) == (
+        "U1: maintenance utilisation 74.0 % is above the warning level (70%). Initial utilisation 137.0 %: available "
+        "funds are negative, so IBKR refuses orders that add margin.")
+    assert "refuses orders that add margin" in fmt.margin_alert(row("ok", 1.003, 0.54), 0.7, 0.9)
 
 
 def test_quantities_are_exact_with_thousands_separators_never_rounded_nor_in_exponent_form():

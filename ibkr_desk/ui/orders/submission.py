@@ -8,7 +8,7 @@ import streamlit as st
 from ibkr.models import PendingConfirmation
 from ibkr.orders import OrderTicket, new_coid
 from ibkr.orders.entry import fingerprint
-from ibkr.orders.submission import OrderFlow, Stage, answer, clear, recheck, round_key, run
+from ibkr.orders.submission import OrderFlow, Stage, answer, clear, recheck, round_key, run, send
 from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.orders.lookups import refresh
 from ibkr_desk.ui.orders.text import escape, ibkr_markdown
@@ -34,9 +34,10 @@ def button(view: TicketView, trading_enabled: bool, over_limits: list[str] | Non
         return
     # on_click: the order is sent at the very start of the rerun the click causes, before the page loads anything
     # (a portfolio reload held Submit back 30 s), and it is the ticket the trader saw that is sent.
-    st.button("Submit order", type="primary", icon=":material/send:", disabled=ticket is None, width="stretch",
-              key="order_submit", help="Sends this one order to IBKR. IBKR may ask you to confirm first.",
-              on_click=_submit, args=(ticket,))
+    with st.container(key=f"order-submit-{view.input.side}"):  # blue for a BUY, red for a SELL (tables.SIDE_CSS)
+        st.button("Submit order", type="primary", icon=":material/send:", disabled=ticket is None, width="stretch",
+                  key="order_submit", help="Sends this one order to IBKR. IBKR may ask you to confirm first.",
+                  on_click=_submit, args=(ticket,))
 
 
 def _submit(ticket: OrderTicket | None) -> None:
@@ -48,11 +49,9 @@ def _submit(ticket: OrderTicket | None) -> None:
     # The register keeps it (with the cOID it goes under) on disk before the request leaves.
     flow = register.begin(st.session_state, state.NEW_FLOW, OrderFlow(
         "new", ticket.describe(), ticket.account_id, fingerprint(ticket), coid=new_coid()))
-    if flow is not None:
+    if flow is not None:  # sent on a thread: the page shows "Sending..." at once and polls for IBKR's answer
         coid = flow.coid
-        run(flow, client, lambda: client.place_order(ticket, coid=coid))
-        register.save()
-    _after_send(flow)
+        send(flow, lambda: run(flow, client, lambda: client.place_order(ticket, coid=coid)), register.save)
 
 
 ADOPTED = "order_flow_adopted"  # the flow id this session took over from the process-wide register
@@ -94,9 +93,12 @@ def _after_send(flow: OrderFlow | None = None) -> None:
 
 def draw_flow(flow: OrderFlow, key: str) -> None:
     """Show a submission: sending, IBKR's questions with yes/no, or its outcome (with a button to close it)."""
-    if flow.stage is Stage.SENDING:
-        st.info(f"Sending {flow.title}... If this stays, check the live orders before sending anything again.",
-                icon=":material/hourglass_top:")
+    if flow.stage is Stage.SENDING or flow.answering:
+        doing = f"Sending {flow.title}" if flow.stage is Stage.SENDING else "Sending your answer to IBKR"
+        st.info(f"{doing}... (since {fmt.stamp(flow.started_at)}). If this stays, check the live orders before "
+                "sending anything again.", icon=":material/hourglass_top:")
+        if flow.kind == "new":
+            _await_answer(flow)
         return
     if flow.stage is Stage.QUESTIONS and flow.pending is not None:
         _questions(flow, flow.pending)
@@ -106,6 +108,14 @@ def draw_flow(flow: OrderFlow, key: str) -> None:
     if st.button(label, key=f"{key}-close-{flow.flow_id}", icon=":material/add:" if flow.kind == "new" else None):
         clear(st.session_state, key)
         st.rerun()
+
+
+@st.fragment(run_every=0.5)
+def _await_answer(flow: OrderFlow) -> None:
+    """Poll the flow the sending thread writes to; redraw the page once IBKR answered."""
+    if flow.stage is not Stage.SENDING and not flow.answering:
+        _after_send(flow)
+        st.rerun(scope="app")
 
 
 def _questions(flow: OrderFlow, pending: PendingConfirmation) -> None:
@@ -134,9 +144,15 @@ def _questions(flow: OrderFlow, pending: PendingConfirmation) -> None:
 
 
 def _answer(flow: OrderFlow, key: str, yes: bool, option: str | None = None) -> None:
-    """The trader's answer to one round of IBKR's questions, sent at once (a button callback)."""
+    """The trader's answer to one round of IBKR's questions, sent at once (a button callback): on a thread for
+    the ticket's own submission (its panel polls), inline in the live orders' fragment (a modify's questions)."""
+    register = services.submissions()
+    if flow.kind == "new":
+        answer(flow, services.client(), key, yes, option=option,
+               runner=lambda work: send(flow, work, register.save))
+        return
     answer(flow, services.client(), key, yes, option=option)
-    services.submissions().save()
+    register.save()
     _after_send(flow)
 
 

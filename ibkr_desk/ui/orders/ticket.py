@@ -178,18 +178,11 @@ def _prices(asset_class: str, order_type: str, pick: Pick | None, last: float | 
     return limit, stop, trail, trail_type
 
 
-SIDE_CSS = """<style>
-.st-key-ticket-side-BUY button[aria-checked="true"] {{background: {buy} !important; border-color: {buy} !important;}}
-.st-key-ticket-side-SELL button[aria-checked="true"] {{background: {sell} !important; border-color: {sell} !important;}}
-[class*="st-key-ticket-side-"] button[aria-checked="true"] p {{color: #fff !important;}}
-</style>"""
-
-
 def _side(locked: bool) -> str:
     """BUY or SELL, the chosen one in IBKR's colour (blue, red): the theme's red must not make a BUY look like a
     SELL. The keyed container carries the side the widget holds, which the style sheet colours."""
     held = st.session_state.get(state.SIDE) or "BUY"
     with st.container(key=f"ticket-side-{held}"):
-        st.html(SIDE_CSS.format(buy=tables.BUY_COLOUR, sell=tables.SELL_COLOUR))
+        st.html(tables.SIDE_CSS)
         return st.segmented_control("Side", ["BUY", "SELL"], key=state.SIDE, default="BUY", required=True,
                                     disabled=locked) or "BUY"
