@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import split_sections
 from tests.dashboard_harness import streamlit_app, wait_drawn
 from tests.e2e.orders_page import OrdersPage, orders, sim
 
@@ -224,10 +225,10 @@ def benchmark_section(report: DayReport) -> str:
 def write_benchmark(section: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
     """Put the section into BENCHMARKS.md, replacing an earlier one (the other sections are `make bench`'s)."""
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    header = text.split("\n## ", 1)[0].rstrip("\n") + "\n\n"
     title = section.splitlines()[0]
-    parts = re.split(r"(?m)^(?=## )", text)
-    kept = [p for p in parts if not p.startswith(title)]
-    path.write_text("".join(kept).rstrip("\n") + "\n\n" + section)
+    kept = [p.rstrip("\n") + "\n\n" for p in split_sections(text) if not p.startswith(title)]
+    path.write_text(header + "".join(kept) + section)
 
 
 def main() -> None:
