@@ -100,6 +100,17 @@ class GatewayHttp:
             return probe_failure(exc)
         return self._auth_status_probe(r, "ssodh/init")
 
+    def auth_status(self) -> Probe:
+        """``POST /iserver/auth/status``: the brokerage session's flags with IBKR's ``fail`` text, which the
+        tickle's ``authStatus`` leaves out (it tells "held by another platform" from "not open yet")."""
+        try:
+            r = self.send("POST", "/iserver/auth/status")
+        except RateLimited:
+            return Probe(None, "auth/status held back by the pacing limiter after a 429")
+        except requests.RequestException as exc:
+            return probe_failure(exc)
+        return self._auth_status_probe(r, "auth/status")
+
     def prime_accounts(self) -> bool:
         """``GET /iserver/accounts``: IBKR requires it after every (re)authentication before other /iserver calls."""
         try:

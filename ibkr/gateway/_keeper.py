@@ -34,6 +34,12 @@ from ibkr.pacing import PacingLimiter
 
 FAST_PROBE_SECONDS = 2.0  # tickle interval while not authenticated
 UNANSWERED_LIMIT = 3  # failed tickles in a row before a live process of ours counts as hung
+INIT_GRACE_SECONDS = 6.0  # a login's brokerage session opening by itself before the keeper asks (ssodh/init)
+
+
+def _held_elsewhere(probe: Probe) -> bool:
+    """IBKR's answer after it refused to open the session without compete (ibeam #73): another platform has it."""
+    return "compete" in (probe.fail or "").lower()
 
 
 class SessionKeeper:
@@ -59,6 +65,7 @@ class SessionKeeper:
         self.pending_probe: Probe | None = None  # an answer already in hand (from the check at start)
         self._had_session = False  # the current gateway had a login (so losing it means "expired")
         self._reinit_tried = False
+        self._not_connected_since: float | None = None
         self._primed_for: str | None = None  # session fingerprint /iserver/accounts was primed for
 
     @property
@@ -200,16 +207,32 @@ class SessionKeeper:
                 self.validate_sso()
             return
         self._primed_for = None
+        if state is AuthState.NOT_CONNECTED and not _held_elsewhere(probe):
+            status = self.http.auth_status()  # the tickle leaves out IBKR's "fail": is it held elsewhere?
+            if _held_elsewhere(status):
+                probe = status
+        if state is AuthState.NOT_CONNECTED and _held_elsewhere(probe):
+            state = AuthState.COMPETING  # IBKR refused to open it without compete: another platform holds it
+        if state is not AuthState.NOT_CONNECTED:
+            self._not_connected_since = None
         if state is AuthState.NOT_CONNECTED and not self._reinit_tried:
             self._had_session = True
             record.set_state(state, probe.detail)
-            self.init_brokerage(compete=True, why="the brokerage session is not open while the login is valid")
+            # The gateway opens the brokerage session by itself after a login (IBKR: "will automatically
+            # initialize the brokerage session"): give it INIT_GRACE_SECONDS, then ask once, never with compete
+            # (that would disconnect a TWS or Mobile session: only a person's "take over" sends it).
+            now = time.monotonic()
+            if self._not_connected_since is None:
+                self._not_connected_since = now
+            if now - self._not_connected_since >= INIT_GRACE_SECONDS:
+                self.init_brokerage(compete=False, why="the brokerage session is not open while the login is valid")
         elif state is AuthState.NOT_CONNECTED:
             record.set_state(state, probe.detail)
             record.emit(two_factor_prompt(state, url, probe.fail))
         elif state is AuthState.COMPETING:
             self._had_session = True
-            record.set_state(state, probe.detail)
+            record.set_state(state, probe.detail if probe.state is AuthState.COMPETING else
+                             f"another platform holds the brokerage session ({probe.fail})")
             record.emit(competing_prompt(state, url))
         elif state is AuthState.NO_SESSION:
             expired, self._had_session, self._reinit_tried = self._had_session, False, False

@@ -17,6 +17,7 @@ def routes(sim) -> list[Route]:
         truth["orders"] = sim.orders.state()
         s = sim.session
         truth["session"] = {"sso": s.sso, "authenticated": s.authenticated, "competing": s.competing,
+                            "held_elsewhere": s.held_elsewhere,
                             "connected": s.connected, "primed_iserver": s.primed_iserver,
                             "primed_portfolio": s.primed_portfolio, "events": s.events[-20:]}
         return JSONResponse(truth)

@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+FORCE_COMPETE = "Force compete capability must be used together with compete flag"
 SERVER_INFO = {"serverName": "SimGW01", "serverVersion": "Build 10.30.1s, Nov 24, 2026 9:00:00 AM"}
 USER_ID = 43210987
 MAC = "98:F2:B3:23:BF:A0"
@@ -25,6 +26,7 @@ class Session:
     authenticated: bool = False
     connected: bool = False
     competing: bool = False
+    held_elsewhere: bool = False  # another platform (TWS, Mobile) holds the brokerage session
     established: bool = False
     primed_iserver: bool = False
     primed_portfolio: bool = False
@@ -48,7 +50,7 @@ class Session:
     def login(self) -> None:
         """The browser login (with 2FA) succeeded: SSO and brokerage sessions are up, nothing is primed."""
         self.sso = self.authenticated = self.connected = self.established = True
-        self.competing = False
+        self.competing = self.held_elsewhere = False
         self.primed_iserver = self.primed_portfolio = False
         self.fail = ""
         self.token = secrets.token_hex(16)
@@ -59,6 +61,7 @@ class Session:
 
     def end(self, why: str) -> None:
         self.sso = self.authenticated = self.connected = self.established = self.competing = False
+        self.held_elsewhere = False
         self.primed_iserver = self.primed_portfolio = False
         self.token = ""
         self.suppressed.clear()
@@ -67,7 +70,7 @@ class Session:
     def compete(self) -> None:
         """Someone logged in to TWS / Mobile / Client Portal with the same username."""
         if self.sso:
-            self.competing = True
+            self.competing = self.held_elsewhere = True
             self.authenticated = self.established = False
             self.primed_iserver = False
             self.fail = ""
@@ -81,11 +84,18 @@ class Session:
             self.events.append("brokerage session dropped")
 
     def init_brokerage(self, compete: bool) -> None:
-        """``POST /iserver/auth/ssodh/init``: (re)open the brokerage session, kicking a competitor when asked."""
-        if self.competing and not compete:
-            self.fail = "Force compete capability must be used together with compete flag"
+        """``POST /iserver/auth/ssodh/init``: (re)open the brokerage session, kicking a competitor when asked.
+
+        Without ``compete`` while another platform holds the session, IBKR refuses and from then on reports
+        ``{"authenticated": false, "competing": false, "connected": true, "fail": "Force compete capability must
+        be used together with compete flag"}`` (ibeam issue #73): not "competing" any more, yet still held
+        elsewhere. A client that read that as "just not connected" and forced compete would disconnect the
+        trader's TWS without asking (docs/cpapi.md, REAL-GATEWAY 2.1)."""
+        if self.held_elsewhere and not compete:
+            self.fail = FORCE_COMPETE
+            self.competing = False
             return
-        self.competing = False
+        self.competing = self.held_elsewhere = False
         self.authenticated = self.connected = self.established = True
         self.primed_iserver = False
         self.fail = ""

@@ -27,6 +27,7 @@ import requests
 
 from ibkr import ConfigurationError, Settings, SimSettings
 from ibkr.gateway import AuthState, GatewayManager, Prompt, PromptAction, PromptKind, SimProcess
+from ibkr.gateway._keeper import FAST_PROBE_SECONDS as FAST_PROBE
 
 ROOT = Path(__file__).resolve().parents[2]
 KEEPALIVE_ONLY = {"POST /tickle", "GET /iserver/accounts", "GET /sso/validate"}
@@ -204,6 +205,23 @@ def test_a_competing_session_prompts_and_take_over_wins_it_back(managers, cert_d
     session = admin.session()
     assert session["authenticated"] and not session["competing"] and session["primed_iserver"]
     assert manager.prompt is None
+
+
+def test_a_session_tws_holds_is_never_taken_over_by_a_reauthenticate_only_by_a_persons_take_over(
+        managers, cert_dir):
+    # After a plain re-open attempt IBKR answers competing:false with a "Force compete" fail (ibeam #73); the
+    # keeper read that as "not connected" and sent compete=true by itself, disconnecting the trader's TWS.
+    manager, inbox, admin = primed_manager(managers, cert_dir)
+    admin.act("compete")
+    wait_until(lambda: PromptKind.COMPETING_SESSION in inbox.kinds(), what="the competing prompt")
+
+    manager.reauthenticate()  # a person's re-authenticate is not a take over
+    session = admin.session()
+    assert not session["authenticated"] and not session["competing"], "IBKR's shape after the refusal"
+    time.sleep(3 * FAST_PROBE)  # several keep-alive probes of that shape
+    assert manager.state is AuthState.COMPETING
+    assert admin.session()["held_elsewhere"], "the keeper took the session from TWS without asking"
+    assert manager.take_over() is AuthState.AUTHENTICATED
 
 
 def test_a_dropped_brokerage_session_is_reopened_and_primed_without_bothering_anyone(managers, cert_dir):

@@ -21,6 +21,9 @@ TICKLE = f"{BASE}/tickle"
 SUCCESS = load_sample("POST_tickle__success.json")
 
 
+AUTH_STATUS = f"{BASE}/iserver/auth/status"
+
+
 def tickle_with(**auth_status) -> dict:
     body = copy.deepcopy(SUCCESS)
     body["iserver"]["authStatus"].update(auth_status)
@@ -158,14 +161,18 @@ def manager(private_limiter) -> GatewayManager:
     m.stop()
 
 
-def test_a_dropped_brokerage_session_is_reopened_once_then_a_person_is_asked(manager, requests_mock):
+def test_a_dropped_brokerage_session_is_reopened_once_then_a_person_is_asked(manager, requests_mock, monkeypatch):
+    from ibkr.gateway import _keeper
+
+    monkeypatch.setattr(_keeper, "INIT_GRACE_SECONDS", 0.0)
     prompts = []
     manager.on_prompt(prompts.append)
     requests_mock.post(TICKLE, json=tickle_with(authenticated=False))
+    requests_mock.post(AUTH_STATUS, json={"authenticated": False, "competing": False, "connected": True, "fail": ""})
     init = requests_mock.post(f"{BASE}/iserver/auth/ssodh/init", json={"authenticated": False, "connected": True})
 
-    manager._keeper.probe_now()  # first tickle: re-initialise (no prompt yet)
-    assert init.call_count == 1 and init.last_request.json() == {"publish": True, "compete": True}
+    manager._keeper.probe_now()  # first tickle: re-initialise (no prompt yet), never with compete
+    assert init.call_count == 1 and init.last_request.json() == {"publish": True, "compete": False}
     assert prompts == []
     manager._keeper.probe_now()  # still shut: ask a person, do not loop on ssodh/init
 
@@ -175,8 +182,12 @@ def test_a_dropped_brokerage_session_is_reopened_once_then_a_person_is_asked(man
     assert prompts[0].actions == (PromptAction.REAUTHENTICATE, PromptAction.LOGOUT)
 
 
-def test_after_reauthentication_the_brokerage_session_is_primed(manager, requests_mock):
+def test_after_reauthentication_the_brokerage_session_is_primed(manager, requests_mock, monkeypatch):
+    from ibkr.gateway import _keeper
+
+    monkeypatch.setattr(_keeper, "INIT_GRACE_SECONDS", 0.0)
     requests_mock.post(TICKLE, json=tickle_with(authenticated=False))
+    requests_mock.post(AUTH_STATUS, json={"authenticated": False, "competing": False, "connected": True, "fail": ""})
     requests_mock.post(f"{BASE}/iserver/auth/ssodh/init", json=load_sample("POST_iserver_auth_ssodh_init.json"))
     accounts = requests_mock.get(f"{BASE}/iserver/accounts", json={"accounts": ["DU1"]})
     requests_mock.get(f"{BASE}/sso/validate", json=load_sample("GET_sso_validate.json"))
@@ -186,6 +197,29 @@ def test_after_reauthentication_the_brokerage_session_is_primed(manager, request
     assert manager.state is AuthState.AUTHENTICATED
     assert accounts.call_count == 1
     assert manager.status().sso_user == "user1234" and manager.status().paper is True
+
+
+def test_a_not_connected_login_gets_time_to_open_by_itself_and_a_session_held_elsewhere_is_never_taken(
+        manager, requests_mock):
+    # The keeper sent ssodh/init with compete=true whenever a tickle read "not connected": the transient state
+    # right after a login, and IBKR's answer once it refused to open a session TWS holds (ibeam #73). Both
+    # disconnected the trader's TWS without asking.
+    prompts = []
+    manager.on_prompt(prompts.append)
+    init = requests_mock.post(f"{BASE}/iserver/auth/ssodh/init", json={"authenticated": True, "connected": True})
+    requests_mock.post(TICKLE, json=tickle_with(authenticated=False))
+    requests_mock.post(AUTH_STATUS, json={"authenticated": False, "competing": False, "connected": True, "fail": ""})
+    manager._keeper.probe_now()
+    assert init.call_count == 0 and manager.state is AuthState.NOT_CONNECTED and prompts == []
+
+    # IBKR's auth/status (the tickle leaves its "fail" out) once TWS holds the session.
+    requests_mock.post(AUTH_STATUS, json={"authenticated": False, "competing": False, "connected": True,
+                                          "fail": "Force compete capability must be used together with compete flag"})
+    manager._keeper.probe_now()
+    assert init.call_count == 0, "no take-over without a person"
+    assert manager.state is AuthState.COMPETING
+    assert [p.kind for p in prompts] == [PromptKind.COMPETING_SESSION]
+    assert PromptAction.TAKE_OVER in prompts[0].actions
 
 
 def test_login_prompts_carry_the_login_url_and_a_lost_session_says_expired(manager, requests_mock):

@@ -455,3 +455,16 @@ def test_one_account_of_the_demo_is_near_the_margin_warning_and_options_move_wit
     world.instruments[call.und_conid].price *= 1.05
     world._reprice_derivatives()
     assert call.price > before
+
+
+def test_a_plain_reopen_of_a_session_tws_holds_is_refused_in_ibkrs_words_and_tws_keeps_it(gw):
+    # ibeam #73: after ssodh/init without compete IBKR reports competing:false with a "Force compete" fail.
+    session = gw.sim.session
+    session.compete()
+    session.init_brokerage(compete=False)
+    status = session.auth_status()
+    assert (status["authenticated"], status["competing"], status["connected"]) == (False, False, True)
+    assert status["fail"] == "Force compete capability must be used together with compete flag"
+    assert session.held_elsewhere
+    session.init_brokerage(compete=True)
+    assert session.auth_status()["authenticated"] and not session.held_elsewhere
