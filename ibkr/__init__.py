@@ -36,6 +36,7 @@ _EXPORTS = {
     "OrderError": "ibkr.errors",
     "OrderRejected": "ibkr.errors",
     "OrderStatusUnknown": "ibkr.errors",
+    "ReplyExpired": "ibkr.errors",
     "OrderType": "ibkr.orders",
     "OrderValidationError": "ibkr.errors",
     "PendingConfirmation": "ibkr.models",
@@ -77,6 +78,7 @@ __all__ = [
     "OrderError",
     "OrderRejected",
     "OrderStatusUnknown",
+    "ReplyExpired",
     "OrderType",
     "OrderValidationError",
     "PendingConfirmation",
@@ -111,6 +113,7 @@ if TYPE_CHECKING:
         OrderStatusUnknown,
         OrderValidationError,
         RateLimited,
+        ReplyExpired,
         RequestRejected,
         UnknownAccount,
     )

@@ -17,6 +17,7 @@ user what to do next::
     └── OrderError
         ├── OrderValidationError  a ticket that is wrong before anything is sent
         ├── OrderRejected         IBKR refused the order
+        │   └── ReplyExpired      IBKR cancelled it: its question was not answered at once
         └── OrderStatusUnknown    the placement request failed mid-way; look at live orders
 """
 
@@ -101,6 +102,12 @@ class OrderValidationError(OrderError, ValueError):
 
 class OrderRejected(OrderError):
     """IBKR refused the order; nothing was placed."""
+
+
+class ReplyExpired(OrderRejected):
+    """IBKR cancelled an order that waited for an answer to its question: the answer came too late, or another
+    order request came first (IBKR: "Submitting other orders or other requests will cancel the order"). The page
+    looked for the order's cOID among the live orders and did not find it: nothing was placed."""
 
 
 class OrderStatusUnknown(OrderError):

@@ -24,12 +24,14 @@ from ibkr.endpoints.accounts import AccountEndpoints
 from ibkr.endpoints.order_queries import OrderQueryEndpoints
 from ibkr.endpoints.resolve import ContractResolver
 from ibkr.errors import (
+    GatewayBusy,
     GatewayUnavailable,
     IbkrError,
     InvalidResponse,
     OrderRejected,
     OrderStatusUnknown,
     OrderValidationError,
+    ReplyExpired,
     RequestRejected,
     UnknownAccount,
 )
@@ -258,6 +260,12 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
         path = f"/iserver/reply/{pending.reply_id}"
         try:
             data = self._transport.post(path, json={"confirmed": confirmed}, idempotent=False)
+        except GatewayBusy as exc:
+            if exc.status == 503:  # IBKR's answer to a reply it invalidated (V1, Place Order Reply Confirmation)
+                return OrderReply(accepted=[self._expired(pending, exc)])
+            raise OrderStatusUnknown(f"The answer to IBKR's question failed ({exc.message}). Check the live "
+                                     "orders before trying again.", coid=pending.coid, status=exc.status,
+                                     endpoint=f"POST {path}") from exc
         except GatewayUnavailable as exc:
             if pending.coid:
                 found = self._recover(pending.account_id, pending.coid, exc, None)
@@ -268,6 +276,27 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
             raise OrderRejected(f"IBKR rejected the order: {_reason(exc)}", status=exc.status,
                                 endpoint=exc.endpoint, body=exc.body) from exc
         return parse_as(OrderReply, data, f"POST {path}")
+
+    def _expired(self, pending: PendingConfirmation, exc: GatewayBusy) -> OrderAccepted:
+        """A 503 to a reply: IBKR cancelled the order it asked about. Say so only once the live orders confirm
+        that no order of this cOID exists; if one does (or they cannot be read), the outcome is unknown."""
+        order = None
+        if pending.coid:
+            try:
+                order = self.find_live_order(pending.account_id, pending.coid)
+            except IbkrError as lookup:
+                raise OrderStatusUnknown(
+                    f"IBKR did not take the answer ({exc.message}) and the live orders could not be read "
+                    f"({lookup.message}). Check them for cOID {pending.coid} before placing the order again.",
+                    coid=pending.coid, status=exc.status, endpoint=exc.endpoint) from exc
+        if order is None:
+            raise ReplyExpired(
+                "IBKR rejected the order: it cancelled the order because its question was not answered at once "
+                "(IBKR cancels an order whose reply comes late or after another order request). The live orders "
+                f"hold no order with cOID {pending.coid}: nothing was placed. Submit it again if you still want "
+                "it.", status=exc.status, endpoint=exc.endpoint, body=exc.body) from exc
+        return OrderAccepted(order_id=str(order.order_id), order_status=order.status, coid=pending.coid,
+                             found_after_timeout=True)
 
     def _answer_prompt(self, pending: PendingConfirmation, option: str | None) -> OrderAccepted:
         prompt = pending.prompt

@@ -150,6 +150,14 @@ class Submissions:
         except OSError as exc:
             log.warning("could not keep the open submissions in %s: %s", self._path, exc)
 
+    def awaiting_answers(self) -> OrderFlow | None:
+        """A submission whose question IBKR is waiting for an answer to, if any. While there is one, nothing else
+        may go to the order endpoints: IBKR cancels an order whose reply does not come at once, and another
+        order request (a place, modify, cancel, preview, or the live orders' polling) cancels it too."""
+        with self._lock:
+            return next((f for f in reversed(self._flows.values())
+                         if f.stage is Stage.QUESTIONS and not f.dismissed), None)
+
     def open_twin(self, fingerprint_: str | None) -> OrderFlow | None:
         with self._lock:
             return self._open_twin(fingerprint_)

@@ -72,6 +72,7 @@ async def preview(sim, request: Request):
     acct, tickets, problem = await _account_and_tickets(sim, request)
     if problem:
         return problem
+    sim.orders.drop_pending("a preview was asked before the question was answered")
     order = parse_ticket(sim.world, tickets[0], acct)
     if isinstance(order, str):
         return {"error": order}

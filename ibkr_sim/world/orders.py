@@ -20,6 +20,9 @@ from ibkr_sim.world.order_rules import STOP_TYPES, Order, commission, market_fil
 
 FIRST_ORDER_ID = 1_370_093_239
 NOT_CONFIRMED = "Order not confirmed "  # IBKR's text, trailing space included
+REPLY_SECONDS = 60.0
+"""How long a question waits for its answer. IBKR: the reply "must" come "immediately"; it names no figure, so
+the simulator gives a person a minute to read the question."""
 
 
 def duplicate(coid: str) -> dict:
@@ -52,12 +55,15 @@ class OrderBook:
         self.active: list[int] = []  # ids of orders that can still fill or be cancelled
         self.coids: set[str] = set()  # cOIDs used today (IBKR: unique for 24 h)
         self.pending: dict[str, Pending] = {}  # reply id -> submission
+        self.asked_at: dict[str, float] = {}  # reply id -> when its question went out (monotonic)
+        self.invalidated: dict[str, str] = {}  # reply id -> why IBKR cancelled the order it asked about
         self._next_id = FIRST_ORDER_ID
         self._served_epoch: tuple | None = None  # brokerage session whose first live-orders call was answered
 
     # ---- placement ------------------------------------------------------------------------------------------------
     def submit(self, account: str, tickets: list) -> tuple[int, object]:
         """``POST /iserver/account/{acct}/orders``: questions, the accepted orders, or an error."""
+        self.drop_pending("another order was submitted before the question was answered")
         orders: list[Order] = []
         for ticket in tickets:
             order = parse_ticket(self.sim.world, ticket, account)
@@ -85,8 +91,26 @@ class OrderBook:
                              "with parentId) or an OCA group (isSingleGroup)"}
         return None
 
+    def drop_pending(self, why: str) -> None:
+        """Another order request arrived while a question waited: IBKR cancels the order it asked about ("Submitting
+        other orders or other requests will cancel the order", its v1 docs, Place Order Reply Confirmation)."""
+        for reply_id in list(self.pending):
+            self.pending.pop(reply_id)
+            self.asked_at.pop(reply_id, None)
+            self.invalidated[reply_id] = why
+
     def reply(self, reply_id: str, confirmed: bool) -> tuple[int, object]:
-        """``POST /iserver/reply/{id}``: the next question, the placed orders, or an error. Ids are single-use."""
+        """``POST /iserver/reply/{id}``: the next question, the placed orders, or an error. Ids are single-use.
+
+        A reply id of a cancelled submission (another order request came first, or no answer within
+        :data:`REPLY_SECONDS`) answers 503, as IBKR documents ("attempts to confirm invalid replies will result in
+        a timeout (503)"); an id it never issued answers 400 ``reply id not found`` (seen by ibind users)."""
+        asked = self.asked_at.pop(reply_id, None)
+        if asked is not None and time.monotonic() - asked > REPLY_SECONDS:
+            self.pending.pop(reply_id, None)
+            self.invalidated[reply_id] = "not answered in time"
+        if reply_id in self.invalidated:
+            return 503, {"error": f"reply {reply_id} is no longer valid: {self.invalidated.pop(reply_id)}"}
         pending = self.pending.pop(reply_id, None)
         if pending is None:
             return 400, {"error": f"reply id not found: '{reply_id}'"}
@@ -99,6 +123,7 @@ class OrderBook:
         if pending.asked < len(pending.questions):
             reply_id = str(uuid.uuid4())
             self.pending[reply_id] = pending
+            self.asked_at[reply_id] = time.monotonic()
             message_id, text = pending.questions[pending.asked]
             return 200, [{"id": reply_id, "message": [text], "isSuppressed": False, "messageIds": [message_id]}]
         if pending.modify is not None:
@@ -143,6 +168,10 @@ class OrderBook:
 
     # ---- modify and cancel ------------------------------------------------------------------------------------
     def modify(self, account: str, order_id: int, ticket) -> tuple[int, object]:
+        self.drop_pending("an order was modified before the question was answered")
+        return self._modify(account, order_id, ticket)
+
+    def _modify(self, account: str, order_id: int, ticket) -> tuple[int, object]:
         """``POST /iserver/account/{acct}/order/{id}``: the full ticket with changed values; same questions."""
         current = self.orders.get(order_id)
         if current is None or current.account != account:
@@ -177,6 +206,10 @@ class OrderBook:
         return 200, [accepted(current)]
 
     def cancel(self, account: str, order_id: int) -> dict:
+        self.drop_pending("an order was cancelled before the question was answered")
+        return self._cancel(account, order_id)
+
+    def _cancel(self, account: str, order_id: int) -> dict:
         """``DELETE /iserver/account/{acct}/order/{id}``: acknowledged now, ``Cancelled`` on the next request."""
         order = self.orders.get(order_id)
         if order is None or order.account != account:

@@ -239,3 +239,26 @@ def test_a_placement_answered_after_the_timeout_is_found_by_its_coid_and_not_sen
     assert str(placed["order_id"]) == result.order_id
     assert (placed["conid"], placed["quantity"], placed["price"]) == (AAPL, 4, limit)
     assert requests_to(sim, f"POST {orders_path}") == posts + 1, "the placement was not sent again"
+
+
+def test_a_question_left_waiting_while_another_order_goes_in_is_cancelled_and_said_so(sim, client, account_id):
+    # IBKR cancels an order whose question is not answered at once ("Submitting other orders or other requests
+    # will cancel the order"); the simulator kept reply ids forever, and a 503 read as "may still reach IBKR".
+    from ibkr import ReplyExpired
+
+    before = sim.state()
+    waiting = client.place_order(CryptoOrder(account_id=account_id, symbol="ETH", side="BUY", quantity=0.5,
+                                             order_type="MKT"))
+    assert isinstance(waiting, PendingConfirmation)
+    other = StockOrder(account_id=account_id, symbol="AAPL", side="BUY", quantity=1, order_type="LMT",
+                       limit_price=round(last_price(client, AAPL) * 0.98, 2))
+    placed = client.place_order(other)  # another order request before the answer
+    assert isinstance(placed, OrderAccepted)
+
+    with pytest.raises(ReplyExpired) as caught:
+        client.confirm(waiting)
+    assert "nothing was placed" in caught.value.message and waiting.coid in caught.value.message
+    after = sim.state()
+    new = [o for o in after["orders"] if o["order_id"] not in {b["order_id"] for b in before["orders"]}]
+    assert [o["conid"] for o in new] == [AAPL], "only the other order exists"
+    client.cancel(account_id, placed.order_id)

@@ -468,3 +468,19 @@ def test_a_plain_reopen_of_a_session_tws_holds_is_refused_in_ibkrs_words_and_tws
     assert session.held_elsewhere
     session.init_brokerage(compete=True)
     assert session.auth_status()["authenticated"] and not session.held_elsewhere
+
+
+def test_a_reply_id_dies_when_another_order_request_comes_first_or_the_answer_is_late(gw):
+    # IBKR: the reply must come "immediately"; other order requests cancel the order (503 on its reply id).
+    _, asked = gw.submit(ticket(AAPL))  # a market order: IBKR asks first
+    reply_id = asked[0]["id"]
+    gw.call("POST", f"/iserver/account/{gw.acct}/orders/whatif", json={"orders": [ticket(BTC, qty=0.01)]})
+    assert gw.call("POST", f"/iserver/reply/{reply_id}", json={"confirmed": True})[0] == 503
+    assert gw.sim.orders.state() == []
+
+    _, asked = gw.submit(ticket(AAPL))
+    reply_id = asked[0]["id"]
+    gw.sim.orders.asked_at[reply_id] -= 61  # a minute later
+    assert gw.call("POST", f"/iserver/reply/{reply_id}", json={"confirmed": True})[0] == 503
+    assert gw.call("POST", "/iserver/reply/never-issued", json={"confirmed": True})[0] == 400
+    assert gw.sim.orders.state() == []

@@ -8,6 +8,7 @@ The frames are ``ibkr.analytics.orders``; the submissions ``ibkr.orders.submissi
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import streamlit as st
 
@@ -15,12 +16,13 @@ from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
 from ibkr.errors import IbkrError
 from ibkr.models import Order
 from ibkr.orders.entry import modify_problems, price_format
-from ibkr.orders.submission import OrderFlow, clear, run
+from ibkr.orders.submission import OrderFlow, Stage, clear, run
 from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.orders import lookups
 from ibkr_desk.ui.orders.lookups import LIVE_SECONDS, TRADES_SECONDS, live_orders_of, refresh, trades_of
-from ibkr_desk.ui.orders.submission import DISABLED_WHY, draw_flow
+from ibkr_desk.ui.orders.submission import DISABLED_WHY, draw_flow, paused_for_answers
 
+log = logging.getLogger(__name__)
 WORKING = ("PendingSubmit", "PreSubmitted", "Submitted")
 
 
@@ -31,6 +33,12 @@ def _scope(account_ids: list[str]) -> str | None:
 def _read(what: str, account_ids: list[str], read) -> tuple[list, dt.datetime | None] | None:
     """The live orders or trades, or the last good ones with their time and why they are not newer; None (and
     a warning) when none ever loaded."""
+    waiting = services.submissions().awaiting_answers()
+    if waiting is not None:  # IBKR cancels an order whose question waits while other order requests go in
+        found, as_of = lookups.last_good(what, _scope(account_ids))
+        st.caption(f":material/pause: Not refreshed while IBKR waits for the answer to its question about "
+                   f"{waiting.title}" + (f" · as of {fmt.stamp(as_of)}" if as_of else ""))
+        return found, as_of
     try:
         found, as_of, failed = lookups.with_last_good(what, _scope(account_ids), read)
     except IbkrError as exc:
@@ -115,11 +123,13 @@ def _actions(working: list[Order], trading_enabled: bool) -> None:
         for problem in problems:
             st.error(problem, icon=":material/pan_tool:")
         # on_click: sent at the start of the rerun the click causes, before anything else is loaded
+        paused = paused_for_answers(st.session_state.get(state.BOOK_FLOW))
         cols[3].button(f"Modify order {oid}", key=f"order_modify_{oid}_{seq}", width="stretch",
-                       disabled=not trading_enabled or not changes or bool(problems), icon=":material/edit:",
-                       on_click=_send, args=(order, dict(changes)))
+                       disabled=not trading_enabled or not changes or bool(problems) or paused is not None,
+                       icon=":material/edit:", help=paused, on_click=_send, args=(order, dict(changes)))
         cols[3].button(f"Cancel order {oid}", key=f"order_cancel_{oid}_{seq}", width="stretch",
-                       disabled=not trading_enabled, icon=":material/close:", on_click=_send, args=(order, None))
+                       disabled=not trading_enabled or paused is not None, icon=":material/close:", help=paused,
+                       on_click=_send, args=(order, None))
         if not trading_enabled:
             st.caption(DISABLED_WHY)
 
@@ -146,6 +156,11 @@ def _send(order: Order, changes: dict[str, float] | None) -> None:
     name = order.description1 or order.ticker or ""
     title = (f"Modify order {order.order_id} ({what})" if changes is not None
              else f"Cancel order {order.order_id} ({order.side} {fmt.quantity(order.total_size or 0)} {name})")
+    last = st.session_state.get(state.BOOK_FLOW)
+    if (last is not None and last.title == title and last.stage not in (Stage.REJECTED, Stage.NOT_SENT)
+            and (dt.datetime.now().astimezone() - last.started_at).total_seconds() < 10):
+        log.info("%s was sent %s; not sending it again", title, last.started_at)  # a click delivered twice
+        return
     st.session_state[state.BOOK_SEQ] = st.session_state.get(state.BOOK_SEQ, 0) + 1
     clear(st.session_state, state.BOOK_FLOW)
     flow = services.submissions().begin(st.session_state, state.BOOK_FLOW,

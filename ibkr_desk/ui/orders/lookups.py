@@ -64,6 +64,12 @@ def with_last_good(kind: str, account_id: str | None, read) -> tuple[list, dt.da
     return found, None, None
 
 
+def last_good(kind: str, account_id: str | None) -> tuple[list, dt.datetime | None]:
+    """The last live orders or trades that loaded for this scope (empty, None when none did)."""
+    saved = _last_good().get((kind, account_id))
+    return (saved[1], saved[0]) if saved else ([], None)
+
+
 def refresh() -> None:
     """Forget the cached orders and trades (after anything was sent)."""
     live_orders_of.clear()

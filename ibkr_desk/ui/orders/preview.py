@@ -11,6 +11,7 @@ from ibkr.errors import IbkrError
 from ibkr.models import WhatIf
 from ibkr.orders.entry import fingerprint
 from ibkr_desk.ui import figures, fmt, services, state
+from ibkr_desk.ui.orders.submission import paused_for_answers
 from ibkr_desk.ui.orders.text import ibkr_markdown
 from ibkr_desk.ui.orders.ticket import TicketView
 
@@ -32,8 +33,13 @@ def markdown_table(whatif: WhatIf, ccy: str, masked: bool) -> str:
 def button(view: TicketView) -> None:
     """The Preview button: asks IBKR's what-if for this exact ticket and keeps the answer with its fingerprint."""
     ticket = view.check.ticket
-    clicked = st.button("Preview (what-if)", icon=":material/query_stats:", disabled=ticket is None,
-                        width="stretch", help="Asks IBKR what the order would cost and do to margin; sends nothing.")
+    paused = paused_for_answers(st.session_state.get(state.NEW_FLOW))
+    waiting = services.submissions().awaiting_answers()
+    clicked = st.button("Preview (what-if)", icon=":material/query_stats:",
+                        disabled=ticket is None or paused is not None or waiting is not None, width="stretch",
+                        help=paused or ("Answer IBKR's question first: a preview now would make IBKR cancel the order."
+                                        if waiting is not None else
+                                        "Asks IBKR what the order would cost and do to margin; sends nothing."))
     if clicked and ticket is not None:
         try:
             with st.spinner("Asking IBKR for a what-if preview..."):

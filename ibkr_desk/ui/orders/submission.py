@@ -18,15 +18,27 @@ DISABLED_WHY = ("Preview only: sending orders is switched off (IBKR_TRADING_ENAB
                 "administrator can set IBKR_TRADING_ENABLED=true and restart the dashboard to allow orders.")
 
 
+def paused_for_answers(own: OrderFlow | None = None) -> str | None:
+    """Why no order request may go out now (another submission's question waits for its answer), or None."""
+    waiting = services.submissions().awaiting_answers()
+    if waiting is None or waiting is own:
+        return None
+    return (f"IBKR is waiting for the answer to its question about {waiting.title} (submitted at "
+            f"{fmt.stamp(waiting.started_at)}). Any other order request now would make IBKR cancel that order: "
+            "answer it first.")
+
+
 def button(view: TicketView, trading_enabled: bool, over_limits: list[str] | None = None) -> None:
     """The Submit button: registers the submission, sends the one order, records IBKR's answer. Disabled, saying
     why, while the ticket breaks one of the desk's limits (``over_limits``)."""
     flow = st.session_state.get(state.NEW_FLOW)
     ticket = view.check.ticket
     twin = services.submissions().open_twin(fingerprint(ticket)) if ticket is not None else None
-    if not trading_enabled or flow is not None or over_limits or twin is not None:
+    paused = paused_for_answers()
+    if not trading_enabled or flow is not None or over_limits or twin is not None or paused:
         why = (DISABLED_WHY if not trading_enabled else
                "This ticket's submission is shown below; New order starts another." if flow is not None else
+               paused if paused else
                f"This exact order was submitted at {fmt.stamp(twin.started_at)} and IBKR has not settled it yet; "
                "sending it again would make a second order." if twin is not None else
                " ".join(over_limits or []))
