@@ -110,6 +110,10 @@ def interpret(response: requests.Response, endpoint: str, login: str) -> Any:
         rejected = UnknownAccount if _UNKNOWN_ACCOUNT.search(str(reason)) else RequestRejected
         raise rejected(f"The gateway rejected the request: {reason}", status=status, endpoint=endpoint,
                        body=redact(body))
+    if message and endpoint.startswith("GET ") and isinstance(body, dict) and set(body) <= {"error", "statusCode"}:
+        # IBKR answers some failed reads 200 {"error": ...} (docs/cpapi.md; IBKR's v1 "Order Error Details"): an error, never empty data.
+        raise RequestRejected(f"The gateway could not answer: {message}", status=status, endpoint=endpoint,
+                              body=redact(body))
     return body
 
 

@@ -25,6 +25,7 @@ class Fault:
     methods: list[str] = field(default_factory=list)  # empty: any
     latency: float = 0.0
     status: int | None = None
+    error: str | None = None  # the answer's {"error": ...} text; with no status, IBKR's 200 {"error": ...} shape
     drop: bool = False
     rate: float = 1.0
     count: int | None = None
@@ -122,15 +123,16 @@ async def _disrupt(fault: Fault, send: Any) -> bool:
         await asyncio.sleep(fault.latency)
     if fault.drop and _drop_connection(send):
         return True
-    if fault.status:
-        await _send_error(send, fault.status)
+    if fault.status or fault.error:
+        await _send_error(send, fault.status or 200, fault.error)
         return True
     return False
 
 
-async def _send_error(send: Any, status: int) -> None:
+async def _send_error(send: Any, status: int, error: str | None = None) -> None:
     texts = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
-    body = json.dumps({"error": texts.get(status, "error"), "statusCode": status}).encode()
+    shape = {"error": error or texts.get(status, "error")} | ({"statusCode": status} if status != 200 else {})
+    body = json.dumps(shape).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -45,6 +45,19 @@ def test_a_summary_answering_503_twice_is_retried_and_the_call_succeeds(sim, cli
     assert live_faults(sim) == [], "both 503s were served before the call succeeded"
 
 
+def test_a_read_answered_200_with_an_error_raises_it_and_never_becomes_empty_data(sim, client, account_id):
+    # IBKR answers some failed reads 200 {"error": ...}; the client returned it and the lenient models made an
+    # account summary with every figure empty (blank margin on the page, no error).
+    from ibkr.errors import RequestRejected
+
+    sim.fault(paths=[f"/portfolio/{account_id}/summary"], methods=["GET"], error="failed to process request",
+              count=1)
+    with pytest.raises(RequestRejected) as caught:
+        client.account_summary(account_id)
+    assert "failed to process request" in caught.value.message
+    assert client.account_summary(account_id).net_liquidation is not None  # the next answer is data again
+
+
 def test_a_dropped_connection_on_a_get_is_retried(sim, client, account_id):
     expected = sim.api("GET", f"/portfolio/{account_id}/ledger").json()["BASE"]["netliquidationvalue"]
     sim.fault(paths=[f"/portfolio/{account_id}/ledger"], methods=["GET"], drop=True, count=1)
