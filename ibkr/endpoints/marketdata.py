@@ -12,6 +12,10 @@ log = logging.getLogger(__name__)
 TAG = "Trading Market Data"
 
 
+SNAPSHOT_BATCH = 100
+"""Conids per snapshot request: IBKR's maximum (v1 docs, Market Data Snapshot)."""
+
+
 class MarketDataEndpoints(EndpointGroup):
     """IBKR's "Market Data" group."""
 
@@ -20,12 +24,18 @@ class MarketDataEndpoints(EndpointGroup):
 
     @ibkr_endpoint("GET", "/iserver/marketdata/snapshot", TAG)
     def marketdata_snapshot(self, conids: Iterable[int], fields: Iterable[str | int] = DEFAULT_FIELDS) -> list[Snapshot]:
-        """One raw snapshot call. The first call for a conid only starts its stream (no fields): see :meth:`snapshot`.
+        """The raw snapshot calls, :data:`SNAPSHOT_BATCH` conids each (IBKR: "A maximum of 100 conids may be
+        specified"). The first call for a conid only starts its stream (no fields): see :meth:`snapshot`.
 
         Needs ``/iserver/accounts`` first (primed automatically) and, for derivatives, a prior secdef search.
         """
-        params = {"conids": csv(conids), "fields": csv(fields)}
-        return self._get(list[Snapshot], "/iserver/marketdata/snapshot", params)
+        ids = [c for c in str(conids).split(",") if c] if isinstance(conids, str | int) else list(conids)
+        codes = csv(fields)
+        found: list[Snapshot] = []
+        for start in range(0, len(ids), SNAPSHOT_BATCH) or [0]:
+            params = {"conids": csv(ids[start:start + SNAPSHOT_BATCH]), "fields": codes}
+            found += self._get(list[Snapshot], "/iserver/marketdata/snapshot", params)
+        return found
 
     def snapshot(
         self, conids: Iterable[int], fields: Iterable[str | int] = DEFAULT_FIELDS, *, polls: int | None = None

@@ -48,6 +48,7 @@ _MASK = (1 << 64) - 1
 
 
 # ---- snapshot ------------------------------------------------------------------------------------------------------
+MAX_SNAPSHOT_CONIDS = 100
 def _position_values(sim, inst: Instrument, digits: int, memo: dict) -> dict[str, str]:
     """Fields 73-80, 7292, 7639, 7920, 7921 for the selected (else first) account's position, if it has one."""
     world = sim.world
@@ -124,6 +125,8 @@ async def snapshot(sim, request):
     tokens = [c.strip() for c in (q.get("conids") or "").split(",") if c.strip()]
     if not tokens:
         return error(400, "Bad Request: conids required")
+    if len(tokens) > MAX_SNAPSHOT_CONIDS:  # IBKR v1 docs: "A maximum of 100 conids may be specified"
+        return error(400, f"Bad Request: at most {MAX_SNAPSHOT_CONIDS} conids per request")
     fields = list(dict.fromkeys(f.strip() for f in (q.get("fields") or "").split(",") if f.strip()))
     stamp = int(time.time() * 1000)
     out: list[dict] = []

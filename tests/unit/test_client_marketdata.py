@@ -59,3 +59,24 @@ def test_unsubscribe_one_and_all(client, gateway):
 
     assert one.success and everything.unsubscribed
     assert gateway.body("POST", "/iserver/marketdata/unsubscribe") == {"conid": 265598}
+
+
+def test_a_snapshot_of_more_than_100_conids_goes_out_in_batches_of_100(requests_mock):
+    # IBKR: "A maximum of 100 conids may be specified"; the client sent 250 in one request.
+    from ibkr import ClientPortalClient, Settings
+    from ibkr.pacing import PacingLimiter
+
+    base = "https://gw.test:5000/v1/api"
+    requests_mock.get(f"{base}/iserver/accounts", json={"accounts": ["DU1"]})
+    seen: list[int] = []
+
+    def answer(request, context):
+        ids = [int(c) for c in request.qs["conids"][0].split(",")]
+        seen.append(len(ids))
+        return [{"conid": c, "conidEx": str(c), "31": "1.0"} for c in ids]
+
+    requests_mock.get(f"{base}/iserver/marketdata/snapshot", json=answer)
+    client = ClientPortalClient(Settings(_env_file=None, gateway_mode="external", gateway_url="https://gw.test:5000"),
+                                limiter=PacingLimiter(rules=()))
+    found = client.marketdata_snapshot(range(1, 251), fields=["31"])
+    assert seen == [100, 100, 50] and [s.conid for s in found] == list(range(1, 251))

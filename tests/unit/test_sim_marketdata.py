@@ -179,3 +179,9 @@ def test_history_rejects_bad_bars_and_unknown_conids(gw):
 
     assert bad_bar.status_code == 400 and "error" in bad_bar.json()
     assert unknown.status_code == 500 and "error" in unknown.json()
+
+
+def test_a_snapshot_of_more_than_100_conids_is_refused_as_ibkr_documents(gw):
+    conids = ",".join(str(265598 + n) for n in range(101))
+    r = gw.call("GET", "/iserver/marketdata/snapshot", params={"conids": conids, "fields": "31"})
+    assert r.status_code == 400 and "at most 100 conids" in r.json()["error"]
