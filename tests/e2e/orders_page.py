@@ -51,10 +51,15 @@ class OrdersPage:
         self.settle(500)
         # A submission another session of this dashboard left open (an earlier test) is shown, the ticket locked,
         # until someone closes it, as a trader would before the next order.
-        leftover = self.page.get_by_role("button", name="New order", exact=True)
-        if leftover.count():
-            leftover.click()
-            self.settle()
+        deadline = time.monotonic() + 1.5  # the adopted submission may draw a moment after the ticket
+        while time.monotonic() < deadline:
+            leftover = self.page.get_by_role("button", name="New order", exact=True)
+            if leftover.count():
+                leftover.first.click()
+                self.settle()
+                deadline = time.monotonic() + 1.0
+            else:
+                self.page.wait_for_timeout(250)
         # The ticket never picks an account by itself ("All accounts" in the sidebar): the trader does.
         account = sim(self.app, "GET", "state")["accounts"][0]["id"]
         self.page.get_by_test_id("stMain").get_by_role("combobox", name="Account", exact=True).click()

@@ -67,6 +67,7 @@ def _submit(ticket: OrderTicket | None) -> None:
 
 
 ADOPTED = "order_flow_adopted"  # the flow id this session took over from the process-wide register
+ADOPTION_DONE = "order_flow_adoption_done"  # this session looked for a submission to adopt (its first run)
 
 
 def current() -> OrderFlow | None:
@@ -76,7 +77,10 @@ def current() -> OrderFlow | None:
     "Shown to someone" cannot stand in for "closed": a session whose browser reloaded keeps running its script
     to the end, drawing the outcome for nobody."""
     flow = st.session_state.get(state.NEW_FLOW)
-    if flow is None:
+    if flow is None and not st.session_state.get(ADOPTION_DONE):
+        # Only a session's first run adopts, and only the newest: after its "New order" an older submission must
+        # not take the ticket over (it did, flow after flow, until every one was closed).
+        st.session_state[ADOPTION_DONE] = True
         pending = services.submissions().undismissed()
         if pending:
             flow = st.session_state[state.NEW_FLOW] = pending[0]
