@@ -55,7 +55,10 @@ class OrdersPage:
         while time.monotonic() < deadline:
             leftover = self.page.get_by_role("button", name="New order", exact=True)
             if leftover.count():
-                leftover.first.click()
+                try:
+                    leftover.first.click(timeout=5_000)
+                except Exception:  # a stale copy while Streamlit redraws: look again
+                    continue
                 self.settle()
                 deadline = time.monotonic() + 1.0
             else:

@@ -126,10 +126,12 @@ def _actions(working: list[Order], trading_enabled: bool) -> None:
         paused = paused_for_answers(st.session_state.get(state.BOOK_FLOW))
         cols[3].button(f"Modify order {oid}", key=f"order_modify_{oid}_{seq}", width="stretch",
                        disabled=not trading_enabled or not changes or bool(problems) or paused is not None,
-                       icon=":material/edit:", help=paused, on_click=_send, args=(order, dict(changes)))
+                       icon=":material/edit:", on_click=_send, args=(order, dict(changes)))
         cols[3].button(f"Cancel order {oid}", key=f"order_cancel_{oid}_{seq}", width="stretch",
-                       disabled=not trading_enabled or paused is not None, icon=":material/close:", help=paused,
+                       disabled=not trading_enabled or paused is not None, icon=":material/close:",
                        on_click=_send, args=(order, None))
+        if paused:
+            st.caption(paused)
         if not trading_enabled:
             st.caption(DISABLED_WHY)
 

@@ -11,7 +11,6 @@ from ibkr.errors import IbkrError
 from ibkr.models import WhatIf
 from ibkr.orders.entry import fingerprint
 from ibkr_desk.ui import figures, fmt, services, state
-from ibkr_desk.ui.orders.submission import paused_for_answers
 from ibkr_desk.ui.orders.text import ibkr_markdown
 from ibkr_desk.ui.orders.ticket import TicketView
 
@@ -33,13 +32,12 @@ def markdown_table(whatif: WhatIf, ccy: str, masked: bool) -> str:
 def button(view: TicketView) -> None:
     """The Preview button: asks IBKR's what-if for this exact ticket and keeps the answer with its fingerprint."""
     ticket = view.check.ticket
-    paused = paused_for_answers(st.session_state.get(state.NEW_FLOW))
-    waiting = services.submissions().awaiting_answers()
-    clicked = st.button("Preview (what-if)", icon=":material/query_stats:",
-                        disabled=ticket is None or paused is not None or waiting is not None, width="stretch",
-                        help=paused or ("Answer IBKR's question first: a preview now would make IBKR cancel the order."
-                                        if waiting is not None else
-                                        "Asks IBKR what the order would cost and do to margin; sends nothing."))
+    # One help text whatever the state: a widget whose parameters change is a new widget, drawn beside the old.
+    waiting = services.submissions().awaiting_answers() is not None
+    clicked = st.button("Preview (what-if)", icon=":material/query_stats:", disabled=ticket is None or waiting,
+                        width="stretch", key="order_preview_button",
+                        help="Asks IBKR what the order would cost and do to margin; sends nothing. Waits while IBKR "
+                             "waits for the answer to a question (a preview then would make IBKR cancel that order).")
     if clicked and ticket is not None:
         try:
             with st.spinner("Asking IBKR for a what-if preview..."):
