@@ -71,7 +71,7 @@ def _rule(method: str | None, pattern: str, limit: int, period: float, concurren
 
 
 PENALTY_SECONDS = 900.0
-"""How long everything is held back after a 429 that names no ``Retry-After`` (IBKR's never does: CPAPI.md
+"""How long everything is held back after a 429 that names no ``Retry-After`` (IBKR's never does: docs/cpapi.md
 section 6 documents none). IBKR puts the IP in a penalty box for 10 minutes (its web API docs) or 15 (its v1
 docs, "Pacing Limitations"); this takes the longer, safer reading, because a repeat violator can be blocked for
 good. Nothing is retried inside it."""

@@ -207,3 +207,14 @@ def wait_drawn(page, timeout: float = 180_000) -> None:
     """Wait (polling, no fixed sleep) until the page is drawn, then two animation frames for the last layout."""
     page.wait_for_function(DRAWN, timeout=timeout)
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def run_until(at, done, timeout: float = 60.0, what: str = "what was expected"):
+    """Run the AppTest again until ``done(at)``: what a background thread delivers (the portfolio refresher, an
+    order sent on its own thread) shows on a later run, as the browser's fragments redraw it."""
+    deadline = time.monotonic() + timeout
+    while not done(at.run()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page never showed {what}")
+        time.sleep(0.3)
+    return at

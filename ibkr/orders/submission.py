@@ -150,13 +150,16 @@ class Submissions:
         except OSError as exc:
             log.warning("could not keep the open submissions in %s: %s", self._path, exc)
 
+    def _newest(self, keep: Callable[[OrderFlow], bool]) -> list[OrderFlow]:
+        """The flows nobody closed that ``keep`` accepts, newest first (called with the lock held)."""
+        return [f for f in reversed(self._flows.values()) if not f.dismissed and keep(f)]
+
     def awaiting_answers(self) -> OrderFlow | None:
         """A submission whose question IBKR is waiting for an answer to, if any. While there is one, nothing else
         may go to the order endpoints: IBKR cancels an order whose reply does not come at once, and another
         order request (a place, modify, cancel, preview, or the live orders' polling) cancels it too."""
         with self._lock:
-            return next((f for f in reversed(self._flows.values())
-                         if f.stage is Stage.QUESTIONS and not f.dismissed), None)
+            return next(iter(self._newest(lambda f: f.stage is Stage.QUESTIONS)), None)
 
     def open_twin(self, fingerprint_: str | None) -> OrderFlow | None:
         with self._lock:
@@ -165,14 +168,13 @@ class Submissions:
     def _open_twin(self, fingerprint_: str | None) -> OrderFlow | None:
         if fingerprint_ is None:
             return None
-        return next((f for f in reversed(self._flows.values()) if f.ticket_fingerprint == fingerprint_
-                     and f.stage in OPEN_STAGES and not f.dismissed), None)
+        return next(iter(self._newest(lambda f: f.ticket_fingerprint == fingerprint_ and f.stage in OPEN_STAGES)),
+                    None)
 
     def open_flows(self, kind: str = "new") -> list[OrderFlow]:
         """The submissions still open (sending, waiting for answers, outcome unknown), newest first."""
         with self._lock:
-            return [f for f in reversed(self._flows.values())
-                    if f.kind == kind and f.stage in OPEN_STAGES and not f.dismissed]
+            return self._newest(lambda f: f.kind == kind and f.stage in OPEN_STAGES)
 
     def undismissed(self, kind: str = "new", within: float = 600.0) -> list[OrderFlow]:
         """What a session opened after a submission must show, newest first: the ones still open, and those of the
@@ -180,8 +182,7 @@ class Submissions:
         reloaded or closed before IBKR answered; the order may have filled meanwhile)."""
         since = dt.datetime.now().astimezone() - dt.timedelta(seconds=within)
         with self._lock:
-            return [f for f in reversed(self._flows.values()) if f.kind == kind and not f.dismissed
-                    and (f.stage in OPEN_STAGES or f.started_at >= since)]
+            return self._newest(lambda f: f.kind == kind and (f.stage in OPEN_STAGES or f.started_at >= since))
 
 
 def _record(flow: OrderFlow) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ibkr import LIMITER, ClientPortalClient, StockOrder
-from tests.dashboard_harness import APP
+from tests.dashboard_harness import APP, run_until
 from tests.integration.client_support import client_for
 
 RUN_TIMEOUT = 60
@@ -191,15 +191,10 @@ def test_during_ibkrs_penalty_the_live_orders_and_their_cancel_stay_with_their_t
 def test_while_ibkr_waits_for_an_answer_no_other_order_request_goes_out(orders_page, working_order, sim):
     # IBKR cancels an order whose question is not answered at once, and other order requests cancel it too; the
     # live orders kept polling every 8 s and Preview, Modify and Cancel stayed live beside the question.
-    import time
-
     at = stock_ticket(orders_page(), "MSFT", 600)  # above IBKR's size limit: IBKR asks first
     next(b for b in at.button if b.label == "Submit order").click().run()
-    deadline = time.monotonic() + 30
-    while not any("IBKR asks before placing" in m.value for m in at.markdown):
-        assert time.monotonic() < deadline, "the question never showed"
-        time.sleep(0.3)
-        at.run()
+    run_until(at, lambda at: any("IBKR asks before placing" in m.value for m in at.markdown), timeout=30,
+              what="IBKR's question")
     polled = sim.stats()["requests"].get("GET /iserver/account/orders", 0)
     at.run()
     assert any("Not refreshed while IBKR waits for the answer" in c.value for c in at.caption)
@@ -208,10 +203,6 @@ def test_while_ibkr_waits_for_an_answer_no_other_order_request_goes_out(orders_p
     assert next(b for b in at.button if b.label == f"Cancel order {working_order}").disabled
 
     next(b for b in at.button if b.label == "No, do not place it").click().run()
-    deadline = time.monotonic() + 30
-    while not any("Not placed" in i.value for i in at.info):
-        assert time.monotonic() < deadline, "the answer never came back"
-        time.sleep(0.3)
-        at.run()
+    run_until(at, lambda at: any("Not placed" in i.value for i in at.info), timeout=30, what="IBKR's answer")
     assert not any("Not refreshed while IBKR waits" in c.value for c in at.caption)
     assert not next(b for b in at.button if b.label == f"Cancel order {working_order}").disabled

@@ -11,7 +11,7 @@ import pytest
 
 from ibkr.gateway import AuthState
 from ibkr_desk.ui import fmt
-from tests.dashboard_harness import PAGES, DashboardHarness
+from tests.dashboard_harness import PAGES, DashboardHarness, run_until
 from tests.integration import sim_truth as truth
 
 MASK = "•••••"
@@ -205,16 +205,6 @@ class TestPagesThatOnlyRead:
         at = dash.page(at, "positions")
         assert MASK in next(c.value for c in at.caption if " positions · market value " in c.value)
         assert (at.dataframe[0].value[["quantity", "market_value", "unrealized_pnl"]] == MASK).all().all()
-
-
-def run_until(at, done, timeout: float = 60.0):
-    """Run the app again until ``done(at)`` (the background refresher delivers between runs)."""
-    deadline = time.monotonic() + timeout
-    while not done(at.run()):
-        if time.monotonic() > deadline:
-            raise AssertionError("the page never showed what was expected")
-        time.sleep(0.3)
-    return at
 
 
 def last_good_note(at) -> list[str]:
