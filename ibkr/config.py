@@ -8,6 +8,7 @@ configured in one place: :class:`Settings` (``IBKR_*``) with the simulator's own
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -109,6 +110,12 @@ class Settings(BaseSettings):
     tickle_seconds: float = Field(60.0, gt=0, description="Keep-alive interval")
     refresh_seconds: float = Field(30.0, gt=0, description="Dashboard auto-refresh interval")
     trading_enabled: bool = Field(False, description="The order ticket submits only when true")
+    order_operator: str | None = Field(
+        None, description="Who submits orders, sent as IBKR's extOperator on futures orders and cancels (CME "
+        "Rule 536-B); default: the operating-system user")
+    manual_orders: bool = Field(
+        True, description="Orders are entered by a person (IBKR's manualIndicator on futures); false for "
+        "programs that place orders through the library")
     request_timeout: float = Field(10.0, gt=0, description="Seconds before a gateway request times out")
     max_order_quantity: float = Field(1_000_000.0, gt=0, description="Fat-finger limit: units per order")
     max_order_notional_pct: float = Field(50.0, gt=0, description="Fat-finger limit: an order's value as % of the "
@@ -161,6 +168,16 @@ class Settings(BaseSettings):
         from ibkr.orders.limits import OrderLimits
 
         return OrderLimits(self.max_order_quantity, self.max_order_notional_pct, self.max_margin_utilisation_pct)
+
+    @property
+    def operator(self) -> str:
+        """IBKR's ``extOperator`` for futures orders: ``order_operator``, else the operating-system user."""
+        if self.order_operator and self.order_operator.strip():
+            return self.order_operator.strip()
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no user name in a bare container
+            return "ibkr-desk"
 
     @property
     def margin_thresholds(self) -> tuple[float, float]:

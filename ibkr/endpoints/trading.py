@@ -44,7 +44,7 @@ from ibkr.models import (
     Question,
     WhatIf,
 )
-from ibkr.orders import OrderTicket, new_coid
+from ibkr.orders import FUTURES_CLASSES, AssetClass, OrderTicket, new_coid
 
 log = logging.getLogger(__name__)
 TAG = "Trading Orders"
@@ -82,7 +82,8 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
 
     @ibkr_endpoint("POST", "/iserver/account/{accountId}/orders", TAG)
     def place_order(
-        self, ticket: OrderTicket, accept: Collection[str] = frozenset(), *, coid: str | None = None
+        self, ticket: OrderTicket, accept: Collection[str] = frozenset(), *, coid: str | None = None,
+        operator: str | None = None, manual: bool | None = None,
     ) -> OrderAccepted | PendingConfirmation:
         """Place one order: validated, account checked and contract resolved before anything is sent.
 
@@ -91,12 +92,15 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
 
         Returns :class:`OrderAccepted`, or :class:`PendingConfirmation` carrying IBKR's questions. A round of
         questions is answered "yes" automatically only when every one of its message ids is in ``accept``.
+        Futures and futures options carry ``manualIndicator`` (``manual``, default ``settings.manual_orders``)
+        and ``extOperator`` (``operator``, default ``settings.operator``), as CME Rule 536-B and IBKR require.
+
         Raises OrderValidationError / UnknownAccount (nothing sent), OrderRejected (IBKR said no), or
         OrderStatusUnknown (the request failed mid-way and the order is not among the live orders).
         """
         conid, resolved = self._prepare(ticket)
         coid = coid or new_coid()
-        body = resolved.body(conid, coid)
+        body = {**resolved.body(conid, coid), **self._origin(resolved.asset_class, operator, manual)}
         path = f"/iserver/account/{ticket.account_id}/orders"
         log.info("placing %s (cOID %s)", resolved.describe(), coid)
         with ORDER_LOCK:
@@ -154,25 +158,28 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
         """Preview an order's commission and its effect on equity, margin and position; nothing is placed."""
         conid, resolved = self._prepare(ticket)
         path = f"/iserver/account/{ticket.account_id}/orders/whatif"
+        body = {**resolved.body(conid, None), **self._origin(resolved.asset_class, None, None)}
         try:
-            data = self._transport.post(path, json={"orders": [resolved.body(conid, None)]}, idempotent=True)
+            data = self._transport.post(path, json={"orders": [body]}, idempotent=True)
         except RequestRejected as exc:
             raise OrderRejected(f"IBKR cannot preview this order: {_reason(exc)}", status=exc.status,
                                 endpoint=exc.endpoint, body=exc.body) from exc
         return parse_as(WhatIf, data, f"POST {path}")
 
     @ibkr_endpoint("DELETE", "/iserver/account/{accountId}/order/{orderId}", TAG)
-    def cancel(self, account_id: str, order_id: int | str, *, manual_indicator: bool | None = None) -> CancelAck:
+    def cancel(
+        self, account_id: str, order_id: int | str, *, manual: bool | None = None, operator: str | None = None,
+    ) -> CancelAck:
         """Ask IBKR to cancel an order. The answer only acknowledges the request: check :meth:`order_status`.
 
-        ``manual_indicator`` is sent for futures (IBKR requires it for US futures); it defaults to True for
-        futures this client placed.
+        Every cancel carries ``manualIndicator`` and ``extOperator`` (defaults as in :meth:`place_order`): IBKR
+        requires them on a futures cancel "regardless of original submission" (v1 docs, Cancel Order), and an
+        order placed in TWS or before a restart has no ticket here to say it is a future. Sending them on other
+        cancels is the safer reading: IBKR documents them as cancel parameters without restricting them.
         """
-        placed = self._placed_tickets().get(str(order_id))
-        if manual_indicator is None and placed is not None and placed.asset_class.value == "FUT":
-            manual_indicator = True
         path = f"/iserver/account/{account_id}/order/{order_id}"
-        params = None if manual_indicator is None else {"manualIndicator": str(manual_indicator).lower()}
+        origin = self._origin(AssetClass.FUT, operator, manual)
+        params = {"manualIndicator": str(origin["manualIndicator"]).lower(), "extOperator": origin["extOperator"]}
         with ORDER_LOCK:
             data = self._send_order_change("DELETE", path, f"The cancel request for order {order_id}",
                                            f"IBKR refused to cancel order {order_id}", params=params)
@@ -180,6 +187,15 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
         if ack.error:
             raise OrderRejected(f"IBKR refused to cancel order {order_id}: {ack.error}", endpoint=f"DELETE {path}")
         return ack
+
+    def _origin(self, asset_class: AssetClass, operator: str | None, manual: bool | None) -> dict[str, Any]:
+        """``manualIndicator`` and ``extOperator`` for a futures or futures-option request (CME Rule 536-B:
+        whether a person entered it, and who); nothing for other asset classes."""
+        if asset_class not in FUTURES_CLASSES:
+            return {}
+        settings = self.settings  # type: ignore[attr-defined]
+        return {"manualIndicator": settings.manual_orders if manual is None else manual,
+                "extOperator": (operator or "").strip() or settings.operator}
 
     def _send_order_change(self, method: str, path: str, request: str, refused: str, **kwargs: Any) -> Any:
         """Send a modify or cancel once (never retried); a lost answer or a refusal becomes an order error."""
@@ -199,7 +215,7 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
     @ibkr_endpoint("POST", "/iserver/account/{accountId}/order/{orderId}", TAG)
     def modify(
         self, account_id: str, order_id: int | str, changes: Mapping[str, Any], *, original: OrderTicket | None = None,
-        accept: Collection[str] = frozenset(),
+        accept: Collection[str] = frozenset(), operator: str | None = None, manual: bool | None = None,
     ) -> OrderAccepted | PendingConfirmation:
         """Change a working order. IBKR wants the whole original ticket with only the changed values different.
 
@@ -213,9 +229,10 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
         changed = type(base)(**{**base.model_dump(exclude={"kind"}), **dict(changes), "conid": conid})
         changed.check()
         path = f"/iserver/account/{account_id}/order/{order_id}"
+        body = {**changed.body(conid, None), **self._origin(changed.asset_class, operator, manual)}
         with ORDER_LOCK:
             data = self._send_order_change("POST", path, f"The modify request for order {order_id}",
-                                           "IBKR rejected the change", json=changed.body(conid, None))
+                                           "IBKR rejected the change", json=body)
             reply = parse_as(OrderReply, data, f"POST {path}")
             return self._follow(reply, account_id, None, frozenset(accept), 1, changed)
 

@@ -8,7 +8,8 @@ Build a ticket, check it, then hand it to :meth:`ClientPortalClient.place_order`
     client.place_order(ticket) # OrderAccepted or PendingConfirmation
 
 Tickets: :class:`StockOrder` (STK), :class:`OptionOrder` (OPT: underlying, expiry, strike, right),
-:class:`FutureOrder` (FUT: symbol and contract month; ``manualIndicator`` is always sent), :class:`ForexOrder`
+:class:`FutureOrder` (FUT: symbol and contract month; the client adds ``manualIndicator`` and ``extOperator``,
+see ``FUTURES_CLASSES``), :class:`ForexOrder`
 (CASH: a pair such as ``EUR.USD`` on IDEALPRO), :class:`BondOrder` (BOND, by conid), :class:`CryptoOrder`
 (CRYPTO on PAXOS). Order types MKT, LMT, STP, STOP_LIMIT, TRAIL; TIF DAY, GTC, IOC, OPG.
 
@@ -19,6 +20,7 @@ IBKR's names for order types, months and sides are mapped here once (``order_typ
 """
 
 from ibkr.orders.base import (
+    FUTURES_CLASSES,
     MONTHS,
     ORDER_TYPE_NAMES,
     AssetClass,
@@ -45,5 +47,5 @@ from ibkr.orders.wire import OrderBody, OrdersRequest
 __all__ = [
     "AssetClass", "BondOrder", "ConidOrder", "CryptoOrder", "ForexOrder", "FutureOrder", "OptionOrder", "OrderBody",
     "OrderTicket", "OrderType", "OrdersRequest", "Side", "StockOrder", "TimeInForce", "TrailingType", "new_coid",
-    "MONTHS", "ORDER_TYPE_NAMES", "order_type_named", "side_named",
+    "FUTURES_CLASSES", "MONTHS", "ORDER_TYPE_NAMES", "order_type_named", "side_named",
 ]

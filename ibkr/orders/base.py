@@ -16,9 +16,15 @@ class AssetClass(StrEnum):
     STK = "STK"
     OPT = "OPT"
     FUT = "FUT"
+    FOP = "FOP"
     CASH = "CASH"
     BOND = "BOND"
     CRYPTO = "CRYPTO"
+
+
+FUTURES_CLASSES = frozenset({AssetClass.FUT, AssetClass.FOP})
+"""Futures and futures options: IBKR wants ``manualIndicator`` and ``extOperator`` on every place, modify and
+cancel of these (CME Group Rule 536-B; IBKR's v1 docs, Place Order / Modify Order / Cancel Order)."""
 
 
 class OrderType(StrEnum):
@@ -164,7 +170,7 @@ class _Ticket(BaseModel):
                 issues.append("A trailing percentage must be below 100%.")
         elif self.trailing_amount is not None:
             issues.append(f"A {kind} order takes no trailing amount; choose TRAIL to set one.")
-        if self.asset_class is not AssetClass.FUT:
+        if self.asset_class not in FUTURES_CLASSES:
             for label, price in (("limit", self.limit_price), ("stop", self.stop_price)):
                 if price is not None and not price > 0:
                     issues.append(f"The {label} price must be greater than zero (got {exact(price)}).")

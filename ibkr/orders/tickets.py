@@ -98,9 +98,6 @@ class FutureOrder(_Ticket):
             return [f"The contract month {self.contract_month!r} is not a month: use 202412 or DEC24."]
         return []
 
-    def _extra_body(self) -> dict[str, Any]:
-        return {"manualIndicator": True}
-
 
 class ForexOrder(_Ticket):
     """A forex pair such as ``EUR.USD`` on IDEALPRO; ``quantity`` is in the first (base) currency."""
@@ -177,10 +174,7 @@ class ConidOrder(_Ticket):
         return self.name or f"{self.sec_type.value} {self.conid}"
 
     def _extra_body(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"listingExchange": self.exchange} if self.exchange else {}
-        if self.sec_type is AssetClass.FUT:
-            extra["manualIndicator"] = True
-        return extra
+        return {"listingExchange": self.exchange} if self.exchange else {}
 
 
 OrderTicket = Annotated[

@@ -33,6 +33,7 @@ class OrderBody(BaseModel):
     trailing_type: str | None = Field(None, alias="trailingType")
     referrer: str | None = None
     manual_indicator: bool | None = Field(None, alias="manualIndicator")
+    ext_operator: str | None = Field(None, alias="extOperator")
 
     @field_validator("side", mode="before")
     @classmethod

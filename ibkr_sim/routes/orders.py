@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from ibkr_sim.routes.base import Endpoints, error, json_body
 from ibkr_sim.routes.order_views import live_order, order_status, trade, whatif
-from ibkr_sim.world.order_rules import is_us_future, parse_ticket
+from ibkr_sim.world.order_rules import cme_problem, parse_ticket
 from ibkr_sim.world.orders import missing
 
 endpoints = Endpoints()
@@ -133,10 +133,13 @@ async def cancel_order(sim, request: Request):
     if problem:
         return problem
     order = sim.orders.orders.get(order_id)
-    manual = request.query_params.get("manualIndicator", "").lower()
-    if order is not None and is_us_future(sim.world.instruments[order.conid]) and manual not in ("true", "false"):
-        return {"error": "Order rejected - reason: manualIndicator is required to cancel a US futures order"}
-    return sim.orders.cancel(acct, order_id)
+    query = request.query_params
+    manual = {"true": True, "false": False}.get(query.get("manualIndicator", "").lower())
+    problem = order and cme_problem(sim.world.instruments[order.conid], manual, query.get("extOperator"))
+    if problem:
+        return error(400, problem)
+    origin = {"manualIndicator": manual, "extOperator": query.get("extOperator")} if manual is not None else None
+    return sim.orders.cancel(acct, order_id, origin)
 
 
 @endpoints.route("GET", "/iserver/account/trades", access="iserver")

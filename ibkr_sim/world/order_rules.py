@@ -62,6 +62,7 @@ class Order:
     cash_qty: float | None = None
     listing_exchange: str = ""
     ticket: dict = field(default_factory=dict)
+    cancelled_by: dict | None = None  # a cancel's manualIndicator and extOperator (CME Rule 536-B audit fields)
     order_id: int = 0
     parent: int | None = None  # order id of a bracket's parent
     oca: str | None = None  # orders of one OCA group (bracket children, isSingleGroup) cancel each other
@@ -109,7 +110,29 @@ def ticket_conid(ticket: dict) -> int | None:
 
 
 def is_us_future(inst: Instrument) -> bool:
-    return inst.asset_class == "FUT" and inst.exchange.upper() in US_FUTURES_EXCHANGES
+    return inst.asset_class in ("FUT", "FOP") and inst.exchange.upper() in US_FUTURES_EXCHANGES
+
+
+CME_536B = "is required for Futures and Futures Options contracts to remain in compliance with CME Group Rule 536-B"
+
+
+def cme_problem(inst: Instrument, manual: object, operator: object) -> str | None:
+    """IBKR's refusal of a US futures (or futures option) place, modify or cancel without ``manualIndicator``
+    (a boolean; ``"true"``/``"false"`` in a cancel's query) or ``extOperator`` (who submitted it).
+
+    Source: IBKR's v1 Web API docs, Place Order, Modify Order and Cancel Order ("Required for Futures and Futures
+    Options contracts to remain in compliance with CME Group Rule 536-B"; a cancel "must also include the
+    manualIndicator tag" regardless of how the order was submitted); IBKR's OpenAPI spec ("Orders for USFUT
+    products that do not include this field will be rejected"); a live report that IBKR answers HTTP 400
+    without them (stephus182/ibkr_core_mcp, docs/api-reference.md).
+    """
+    if not is_us_future(inst):
+        return None
+    if not isinstance(manual, bool):
+        return f"Order rejected - reason: manualIndicator {CME_536B}"
+    if not isinstance(operator, str) or not operator.strip():
+        return f"Order rejected - reason: extOperator {CME_536B}"
+    return None
 
 
 def parse_ticket(world, ticket: Any, account: str) -> Order | str:
@@ -139,9 +162,6 @@ def parse_ticket(world, ticket: Any, account: str) -> Order | str:
     tif = str(ticket.get("tif") or "").strip().upper()
     if tif not in TIFS:
         return f"Invalid time in force: {ticket.get('tif')!r} (use DAY, IOC, GTC, OPG or PAX)"
-    if is_us_future(inst) and not isinstance(ticket.get("manualIndicator"), bool):
-        return (f"Order rejected - reason: manualIndicator is required for US futures ({inst.exchange}): submit true "
-                "for a manually originated order or false for an automated one")
     price, aux = _number(ticket.get("price")), _number(ticket.get("auxPrice"))
     trail_amt = _number(ticket.get("trailingAmt"))
     trail_type = ticket.get("trailingType")

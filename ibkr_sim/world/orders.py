@@ -16,7 +16,15 @@ import uuid
 from dataclasses import dataclass
 
 from ibkr_sim.world.order_questions import chain
-from ibkr_sim.world.order_rules import STOP_TYPES, Order, commission, market_fill_price, parse_ticket, tick_round
+from ibkr_sim.world.order_rules import (
+    STOP_TYPES,
+    Order,
+    cme_problem,
+    commission,
+    market_fill_price,
+    parse_ticket,
+    tick_round,
+)
 
 FIRST_ORDER_ID = 1_370_093_239
 NOT_CONFIRMED = "Order not confirmed "  # IBKR's text, trailing space included
@@ -69,11 +77,20 @@ class OrderBook:
             order = parse_ticket(self.sim.world, ticket, account)
             if isinstance(order, str):
                 return 200, {"error": order}
+            refused = self._cme_refusal(order)
+            if refused:
+                return refused
             orders.append(order)
         problem = self._structure_problem(orders, tickets)
         if problem:
             return 200, problem
         return self._ask_or_commit(Pending(account, orders, chain(self.sim, orders)))
+
+    def _cme_refusal(self, order: Order) -> tuple[int, dict] | None:
+        """IBKR's 400 for a US futures ticket without ``manualIndicator`` and ``extOperator`` (see cme_problem)."""
+        problem = cme_problem(self.sim.world.instruments[order.conid], order.ticket.get("manualIndicator"),
+                              order.ticket.get("extOperator"))
+        return (400, {"error": problem}) if problem else None
 
     def _structure_problem(self, orders: list[Order], tickets: list) -> dict | None:
         coids = [o.coid for o in orders if o.coid]
@@ -181,6 +198,9 @@ class OrderBook:
         order = parse_ticket(self.sim.world, ticket, account)
         if isinstance(order, str):
             return 200, {"error": order}
+        refused = self._cme_refusal(order)
+        if refused:
+            return refused
         if order.conid != current.conid or order.side != current.side:
             return 200, {"error": "Bad Request: the contract and side of a working order cannot be changed"}
         if order.quantity < current.filled:
@@ -205,17 +225,19 @@ class OrderBook:
         self._start(current)
         return 200, [accepted(current)]
 
-    def cancel(self, account: str, order_id: int) -> dict:
+    def cancel(self, account: str, order_id: int, origin: dict | None = None) -> dict:
         self.drop_pending("an order was cancelled before the question was answered")
-        return self._cancel(account, order_id)
+        return self._cancel(account, order_id, origin)
 
-    def _cancel(self, account: str, order_id: int) -> dict:
-        """``DELETE /iserver/account/{acct}/order/{id}``: acknowledged now, ``Cancelled`` on the next request."""
+    def _cancel(self, account: str, order_id: int, origin: dict | None = None) -> dict:
+        """``DELETE /iserver/account/{acct}/order/{id}``: acknowledged now, ``Cancelled`` on the next request.
+        ``origin`` holds the cancel's ``manualIndicator`` and ``extOperator``, kept as IBKR keeps them."""
         order = self.orders.get(order_id)
         if order is None or order.account != account:
             return missing(order_id)
         if order.done:
             return {"error": f"OrderID {order_id} cannot be cancelled: its status is {order.status}"}
+        order.cancelled_by = origin
         was = order.status
         for o in [order, *self._children(order)]:
             if not o.done:
@@ -328,6 +350,9 @@ class OrderBook:
         return [{"order_id": o.order_id, "account": o.account, "conid": o.conid, "cOID": o.coid, "side": o.side,
                  "quantity": o.quantity, "order_type": o.order_type, "status": o.status, "filled": o.filled,
                  "price": o.price, "aux_price": o.aux_price,
+                 # CME Rule 536-B fields as the last place or modify sent them, and as the cancel sent them
+                 "origin": {k: o.ticket[k] for k in ("manualIndicator", "extOperator") if k in o.ticket},
+                 "cancel_origin": o.cancelled_by,
                  # wall-clock seconds: its placement request arrived, it was placed (after the last answer), it
                  # last changed (modify, cancel, fill); tests time a click against the gateway's end with them
                  "received_at": o.received, "placed_at": o.created, "updated_at": o.updated}

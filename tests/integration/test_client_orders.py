@@ -200,23 +200,50 @@ def test_a_duplicate_client_order_id_is_rejected_with_ibkrs_text(sim, client, ac
     assert [o["order_id"] for o in orders_with_coid(after, "desk-integration-duplicate-01")] == [int(first.order_id)]
 
 
-def test_a_us_future_without_manual_indicator_is_rejected_and_nothing_is_placed(sim, client, account_id,
-                                                                              monkeypatch):
-    # A raw body: the ticket without the manualIndicator that FutureOrder always sends.
-    monkeypatch.setattr(FutureOrder, "_extra_body", lambda self: {})
+@pytest.mark.parametrize("dropped", ["manualIndicator", "extOperator"])
+def test_a_us_future_without_the_cme_fields_is_refused_with_400_and_nothing_is_placed(sim, client, account_id,
+                                                                                     monkeypatch, dropped):
+    # The request as a client that forgets one of CME Rule 536-B's fields would send it.
+    origin = type(client)._origin
+    monkeypatch.setattr(type(client), "_origin",
+                        lambda self, *a: {k: v for k, v in origin(self, *a).items() if k != dropped})
     listed = sim.api("GET", "/trsrv/futures", params={"symbols": "CL"}).json()["CL"]
     ticket = FutureOrder(account_id=account_id, symbol="CL", contract_month=str(listed[0]["expirationDate"])[:6],
                          side="SELL", quantity=1, order_type="MKT")
-    assert "manualIndicator" not in ticket.body(listed[0]["conid"], "x")
     before = sim.state()
 
     with pytest.raises(OrderRejected) as raised:
         client.place_order(ticket, accept={"o354", "o10151", "o10153"})
 
-    assert "manualIndicator is required for US futures" in str(raised.value)
+    assert raised.value.status == 400
+    assert f"{dropped} is required for Futures and Futures Options contracts" in str(raised.value)
     after = sim.state()
     assert after["orders"] == before["orders"]
     assert quantity(after, account_id, listed[0]["conid"]) == quantity(before, account_id, listed[0]["conid"])
+
+
+def test_a_future_placed_elsewhere_is_modified_and_cancelled_with_the_cme_fields(sim, account_id):
+    # An ES order placed by another platform (no ticket in this process): IBKR still wants manualIndicator and
+    # extOperator on its modify and on its cancel ("regardless of original submission").
+    es = next(c for c in sim.api("GET", "/trsrv/futures", params={"symbols": "ES"}).json()["ES"])
+    snap = sim.api("GET", "/iserver/marketdata/snapshot", params={"conids": es["conid"], "fields": "31"}).json()
+    price = float(str(snap[0].get("31", "5000")).lstrip("CH").replace(",", "") or 5000)
+    limit = round(price * 0.9 * 4) / 4
+    placed = sim.api("POST", f"/iserver/account/{account_id}/orders", json={"orders": [{
+        "conid": es["conid"], "orderType": "LMT", "price": limit, "side": "BUY", "quantity": 1, "tif": "DAY",
+        "manualIndicator": True, "extOperator": "tws-user"}]}).json()
+    while isinstance(placed, list) and placed and "id" in placed[0]:
+        placed = sim.api("POST", f"/iserver/reply/{placed[0]['id']}", json={"confirmed": True}).json()
+    order_id = placed[0]["order_id"]
+    with client_for(sim, order_operator="jane@desk") as client:
+        client.modify(account_id, order_id, {"limit_price": limit - 0.25}, accept={"o163", "o354", "o10151", "o10153"})
+        client.cancel(account_id, order_id)
+
+    (order,) = [o for o in sim.state()["orders"] if str(o["order_id"]) == str(order_id)]
+    assert order["price"] == limit - 0.25, "the modify was taken"
+    assert order["origin"] == {"manualIndicator": True, "extOperator": "jane@desk"}
+    assert order["status"] in ("Cancelled", "PendingCancel")
+    assert order["cancel_origin"] == {"manualIndicator": True, "extOperator": "jane@desk"}
 
 
 def test_a_placement_answered_after_the_timeout_is_found_by_its_coid_and_not_sent_again(sim, account_id):

@@ -112,7 +112,17 @@ def test_cancelling_a_future_sends_the_manual_indicator(client, trading):
 
     client.cancel(ACCOUNT, placed.order_id)
 
-    assert trading.requests("DELETE")[0].qs == {"manualindicator": ["true"]}
+    assert trading.requests("DELETE")[0].qs == {"manualindicator": ["true"],
+                                                 "extoperator": [client.settings.operator.lower()]}
+
+
+def test_cancelling_an_order_placed_elsewhere_still_sends_the_cme_fields(client, trading):
+    # IBKR: a futures cancel needs manualIndicator "regardless of original submission"; this process placed nothing.
+    trading.add("DELETE", f"/iserver/account/{ACCOUNT}/order/77", json_body={"msg": "Request was submitted"})
+
+    client.cancel(ACCOUNT, 77, operator="Jane Doe")
+
+    assert trading.requests("DELETE")[0].qs == {"manualindicator": ["true"], "extoperator": ["jane doe"]}
 
 
 def test_live_orders_ask_again_when_the_first_call_is_empty(client, trading):

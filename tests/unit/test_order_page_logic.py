@@ -76,7 +76,6 @@ def test_derivative_picks_make_their_tickets():
     option = Pick("OPT", 700000080, "SPY DEC 18 '26 575 Call", "SPY", "USD", dt.date(2099, 12, 18), 575.0, "C")
     future = Pick("FUT", 500049680, "ES DEC26", "ES", contract_month="209912")
     assert isinstance(make_ticket(ticket_input(pick=option)), OptionOrder)
-    assert make_ticket(ticket_input(pick=future)).body(500049680, "c")["manualIndicator"] is True
     assert isinstance(make_ticket(ticket_input(pick=future)), FutureOrder)
 
 

@@ -147,12 +147,30 @@ def test_an_expired_option_is_refused_before_any_lookup(client, trading):
     assert trading.count() == 0
 
 
-def test_future_by_contract_month_always_sends_the_manual_indicator(client, trading):
+def test_future_by_contract_month_sends_manual_indicator_and_the_operator(client, trading):
     trading.add("GET", "/trsrv/futures", sample="GET_trsrv_futures.json")
 
     client.place_order(FutureOrder(account_id=ACCOUNT, symbol="ES", contract_month="DEC25", side="SELL", quantity=1))
 
     assert sent(trading)["conid"] == 495512563 and sent(trading)["manualIndicator"] is True
+    assert sent(trading)["extOperator"] == client.settings.operator and client.settings.operator
+
+
+def test_an_automated_caller_marks_its_future_orders_not_manual_and_names_itself(client, trading):
+    trading.add("GET", "/trsrv/futures", sample="GET_trsrv_futures.json")
+
+    client.place_order(FutureOrder(account_id=ACCOUNT, symbol="ES", contract_month="DEC25", side="SELL", quantity=1),
+                       manual=False, operator="rebalancer-bot")
+
+    assert (sent(trading)["manualIndicator"], sent(trading)["extOperator"]) == (False, "rebalancer-bot")
+
+
+def test_orders_other_than_futures_carry_no_cme_fields(client, trading):
+    trading.add("GET", "/trsrv/stocks", sample="GET_trsrv_stocks.json")
+
+    client.place_order(stock(symbol="IBM"))
+
+    assert "manualIndicator" not in sent(trading) and "extOperator" not in sent(trading)
 
 
 def test_a_missing_future_month_lists_the_available_ones(client, trading):
@@ -224,4 +242,4 @@ def test_bond_needs_its_conid(client, trading):
 def test_conid_order_for_any_asset_class():
     body = ConidOrder(account_id=ACCOUNT, conid=5, sec_type="FUT", side="BUY", quantity=1).body(5, None)
 
-    assert body["secType"] == "5:FUT" and body["manualIndicator"] is True and "cOID" not in body
+    assert body["secType"] == "5:FUT" and "cOID" not in body

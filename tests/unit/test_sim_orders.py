@@ -63,9 +63,10 @@ class Gateway:
         return self.call("GET", "/iserver/account/orders")[1]["orders"]
 
     def truth(self, order_id) -> dict:
-        """The order as /sim/state has it, without its wall-clock stamps (tested on their own)."""
+        """The order as /sim/state has it, without its wall-clock stamps and CME fields (tested on their own)."""
         order = next(o for o in self.sim.orders.state() if o["order_id"] == int(order_id))
-        return {k: v for k, v in order.items() if k not in ("received_at", "placed_at", "updated_at")}
+        return {k: v for k, v in order.items()
+                if k not in ("received_at", "placed_at", "updated_at", "origin", "cancel_origin")}
 
 
 def ticket(conid: int, side: str = "BUY", qty: float = 10, order_type: str = "MKT", **extra) -> dict:
@@ -92,7 +93,7 @@ def position(sim, acct: str, conid: int) -> float:
 CLASSES = {
     "STK": (lambda sim, a: AAPL, 10, {}, 1.00),
     "OPT": (lambda sim, a: unheld(sim, a, "OPT", symbol="SPY"), 2, {}, 1.30),
-    "FUT": (lambda sim, a: unheld(sim, a, "FUT", symbol="ES"), 1, {"manualIndicator": True}, 0.85),
+    "FUT": (lambda sim, a: unheld(sim, a, "FUT", symbol="ES"), 1, {"manualIndicator": True, "extOperator": "t"}, 0.85),
     "CASH": (lambda sim, a: EURUSD, 10_000, {}, 2.00),
     "BOND": (lambda sim, a: TBOND, 10_000, {}, None),
     "CRYPTO": (lambda sim, a: BTC, 0.01, {}, 1.75),
@@ -222,12 +223,25 @@ def test_a_duplicate_coid_is_rejected_with_ibkrs_text(gw):
     assert len(gw.sim.orders.state()) == 1
 
 
-def test_a_us_future_needs_manual_indicator(gw):
+@pytest.mark.parametrize(("fields", "missing_field"), [
+    ({}, "manualIndicator"), ({"extOperator": "jane"}, "manualIndicator"), ({"manualIndicator": True}, "extOperator"),
+    ({"manualIndicator": "true", "extOperator": "jane"}, "manualIndicator"),
+    ({"manualIndicator": True, "extOperator": " "}, "extOperator"),
+])
+def test_a_us_future_needs_manual_indicator_and_ext_operator(gw, fields, missing_field):
     es = unheld(gw.sim, gw.acct, "FUT", symbol="ES")
-    status, body = gw.submit(ticket(es, qty=1))
-    assert status == 200 and "manualIndicator" in body["error"]
+    status, body = gw.submit(ticket(es, qty=1, **fields))
+    assert status == 400 and body["error"] == (f"Order rejected - reason: {missing_field} is required for Futures "
+                                               "and Futures Options contracts to remain in compliance with CME "
+                                               "Group Rule 536-B")
     assert gw.sim.orders.state() == []
-    assert gw.place(ticket(es, qty=1, manualIndicator=False))[0][0]["order_status"] == "Filled"  # automated: ok
+
+
+def test_a_us_future_with_both_cme_fields_is_placed_and_eurex_needs_neither(gw):
+    es = unheld(gw.sim, gw.acct, "FUT", symbol="ES")
+    automated = ticket(es, qty=1, manualIndicator=False, extOperator="algo-7")
+    assert gw.place(automated)[0][0]["order_status"] == "Filled"
+    assert gw.sim.orders.state()[0]["origin"] == {"manualIndicator": False, "extOperator": "algo-7"}
     dax = next(i.conid for i in gw.sim.world.instruments.values() if i.symbol == "DAX")
     assert gw.place(ticket(dax, qty=1))[0][0]["order_status"] == "Filled", "EUREX is not a US exchange"
 
@@ -401,10 +415,14 @@ def test_a_snapshot_preflight_removes_the_no_market_data_question(gw):
 def test_cancelling_a_us_future_needs_manual_indicator(gw):
     es = unheld(gw.sim, gw.acct, "FUT", symbol="ES")
     price = gw.sim.world.price(es)
-    body, _ = gw.place(ticket(es, qty=1, order_type="LMT", price=round(price * 0.99, 2), manualIndicator=True))
+    body, _ = gw.place(ticket(es, qty=1, order_type="LMT", price=round(price * 0.99 * 4) / 4, manualIndicator=True,
+                              extOperator="tws"))
     path = f"/iserver/account/{gw.acct}/order/{body[0]['order_id']}"
-    assert "manualIndicator" in gw.call("DELETE", path)[1]["error"]
-    assert gw.call("DELETE", path, params={"manualIndicator": "true"})[1]["msg"] == "Request was submitted"
+    assert gw.call("DELETE", path)[0] == 400
+    assert "extOperator is required" in gw.call("DELETE", path, params={"manualIndicator": "true"})[1]["error"]
+    answer = gw.call("DELETE", path, params={"manualIndicator": "true", "extOperator": "jane"})[1]
+    assert answer["msg"] == "Request was submitted"
+    assert gw.sim.orders.state()[0]["cancel_origin"] == {"manualIndicator": True, "extOperator": "jane"}
 
 
 @pytest.mark.parametrize(("symbol", "off", "on"), [("ES", 5821.15, 5821.25), ("EUR.USD", 1.08689, 1.0869),
@@ -415,7 +433,7 @@ def test_a_price_off_the_contracts_tick_is_refused_as_ibkr_refuses_it(gw, symbol
 
     inst = next(i for i in gw.sim.world.instruments.values()
                 if (i.pair or i.symbol) == symbol and i.asset_class in ("FUT", "CASH", "STK"))
-    extra = {"manualIndicator": True} if inst.asset_class == "FUT" else {}
+    extra = {"manualIndicator": True, "extOperator": "t"} if inst.asset_class == "FUT" else {}
     status, body = gw.submit(ticket(inst.conid, order_type="LMT", price=off, **extra))
     assert body == {"error": OFF_TICK} or (isinstance(body, dict) and body.get("error") == OFF_TICK), body
     assert gw.sim.orders.state() == []
