@@ -12,7 +12,7 @@ import logging
 
 from ibkr.endpoints.contracts import ContractEndpoints
 from ibkr.errors import OrderValidationError, RequestRejected
-from ibkr.models import SecdefInfo, Strikes
+from ibkr.models import SecdefInfo, SecdefSearchResult, Strikes
 from ibkr.orders import (
     BondOrder,
     ConidOrder,
@@ -21,6 +21,8 @@ from ibkr.orders import (
     FutureOrder,
     OptionOrder,
     StockOrder,
+    month_code,
+    month_number,
 )
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,20 @@ class ContractResolver(ContractEndpoints):
         if not found:
             self.secdef_search(symbol.strip().upper(), sec_type="STK")
             found = ask()
+        return sorted(found, key=lambda i: i.maturity_date or "")
+
+    def future_families(self, symbol: str) -> list[SecdefSearchResult]:
+        """Search results of ``symbol`` that list futures (a ``FUT`` section with IBKR's contract months)."""
+        query = symbol.strip().upper()
+        results = [r for r in self.secdef_search(query, sec_type="IND") if r.section("FUT") and r.conid]
+        if not results:  # some futures' underlyings are not indexes (IBKR files them under other types)
+            results = [r for r in self.secdef_search(query) if r.section("FUT") and r.conid]
+        return sorted(results, key=lambda r: (r.symbol or "").upper() != query)
+
+    def future_contracts(self, conid: int, month: str, exchange: str | None = None) -> list[SecdefInfo]:
+        """The futures of IBKR's contract month ``month`` (``JAN27``) on an underlying, by expiry. The month is
+        IBKR's own: CL JAN27 expires in December 2026, so a month is never derived from an expiry date."""
+        found = self.secdef_info(conid, "FUT", month=month, exchange=exchange)
         return sorted(found, key=lambda i: i.maturity_date or "")
 
     def forex_pairs(self, text: str) -> list[tuple[str, int]]:
@@ -149,16 +165,29 @@ class ContractResolver(ContractEndpoints):
 
     def _future_conid(self, ticket: FutureOrder) -> int:
         symbol = ticket.symbol.strip().upper()
-        futures = self.futures_by_symbol(symbol, ticket.exchange).get(symbol, [])
         month = ticket.contract_month
-        if len(month) == 8:
+        if len(month) == 8:  # an expiry date: /trsrv/futures lists each contract's expirationDate
+            futures = self.futures_by_symbol(symbol, ticket.exchange).get(symbol, [])
             matches = [f for f in futures if str(f.expiration_date) == month]
-        else:
-            matches = [f for f in futures if f.contract_month == month]
-        if not matches:
-            months = ", ".join(sorted({f.contract_month or "?" for f in futures})) or "none"
-            raise OrderValidationError(f"Order not sent: no {symbol} future for {month}; available months: {months}.")
-        return matches[0].conid
+            if not matches:
+                dates = ", ".join(sorted({str(f.expiration_date) for f in futures})) or "none"
+                raise OrderValidationError(f"Order not sent: no {symbol} future expires on {month}; expiries: {dates}.")
+            return matches[0].conid
+        code = month_code(month)
+        families = self.future_families(symbol)
+        if not families:
+            raise OrderValidationError(f"Order not sent: IBKR lists no futures for {symbol}.")
+        family = families[0]
+        section = family.section("FUT")
+        months = section.months if section else []
+        if months and code not in months:
+            listed = ", ".join(f"{m} ({month_number(m)})" for m in months)
+            raise OrderValidationError(f"Order not sent: no {symbol} future for {code}; contract months: {listed}.")
+        contracts = self.future_contracts(int(family.conid or 0), code, ticket.exchange)
+        if not contracts:
+            raise OrderValidationError(f"Order not sent: IBKR lists no {symbol} {code} contract"
+                                       + (f" on {ticket.exchange}." if ticket.exchange else "."))
+        return contracts[0].conid
 
     def _forex_conid(self, ticket: ForexOrder) -> int:
         found = self.forex_pairs(ticket.pair)

@@ -193,7 +193,7 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
         whether a person entered it, and who); nothing for other asset classes."""
         if asset_class not in FUTURES_CLASSES:
             return {}
-        settings = self.settings  # type: ignore[attr-defined]
+        settings = self.settings
         return {"manualIndicator": settings.manual_orders if manual is None else manual,
                 "extOperator": (operator or "").strip() or settings.operator}
 

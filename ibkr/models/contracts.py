@@ -154,7 +154,10 @@ StockContracts = dict[str, list[StockEntry]]
 
 
 class FuturesContract(IbkrModel):
-    """One non-expired future of ``/trsrv/futures``; dates are YYYYMMDD integers as IBKR sends them."""
+    """One non-expired future of ``/trsrv/futures``; dates are YYYYMMDD integers as IBKR sends them.
+
+    IBKR sends no contract month here, and the expiry's month is not one: a CL (crude) contract expires in the
+    month before its contract month. ``ContractResolver.future_families``/``future_contracts`` give IBKR's months."""
 
     symbol: Str = None
     conid: int
@@ -163,11 +166,6 @@ class FuturesContract(IbkrModel):
     ltd: Int = Field(None, description="last trading day")
     short_futures_cut_off: Int = Field(None, alias="shortFuturesCutOff")
     long_futures_cut_off: Int = Field(None, alias="longFuturesCutOff")
-
-    @property
-    def contract_month(self) -> str | None:
-        """``"202412"`` for a December 2024 expiry."""
-        return str(self.expiration_date)[:6] if self.expiration_date else None
 
 
 FuturesContracts = dict[str, list[FuturesContract]]

@@ -28,6 +28,8 @@ from ibkr.orders.base import (
     Side,
     TimeInForce,
     TrailingType,
+    month_code,
+    month_number,
     new_coid,
     order_type_named,
     side_named,
@@ -47,5 +49,5 @@ from ibkr.orders.wire import OrderBody, OrdersRequest
 __all__ = [
     "AssetClass", "BondOrder", "ConidOrder", "CryptoOrder", "ForexOrder", "FutureOrder", "OptionOrder", "OrderBody",
     "OrderTicket", "OrderType", "OrdersRequest", "Side", "StockOrder", "TimeInForce", "TrailingType", "new_coid",
-    "FUTURES_CLASSES", "MONTHS", "ORDER_TYPE_NAMES", "order_type_named", "side_named",
+    "FUTURES_CLASSES", "MONTHS", "ORDER_TYPE_NAMES", "month_code", "month_number", "order_type_named", "side_named",
 ]

@@ -65,6 +65,19 @@ SIDE_CODES = {"B": "BUY", "S": "SELL"}
 """IBKR's one-letter sides (trades, live orders) to the ticket's :class:`Side` value."""
 
 
+def month_code(month: str) -> str:
+    """IBKR's month code ``JAN27`` for a ``YYYYMM`` month."""
+    return f"{MONTHS[int(month[4:6]) - 1]}{month[2:4]}"
+
+
+def month_number(code: str) -> str:
+    """``YYYYMM`` for IBKR's month code ``JAN27`` (the code itself when it is not one)."""
+    text = code.strip().upper()
+    if len(text) == 5 and text[:3] in MONTHS and text[3:].isdigit():
+        return f"20{text[3:]}{MONTHS.index(text[:3]) + 1:02d}"
+    return text
+
+
 def order_type_named(name: str) -> str:
     """The ticket's order type for IBKR's name of it ("Limit", "STOP LIMIT", "TRAILING STOP" ...); an unknown
     name comes back cleaned up, for the caller to refuse or show."""

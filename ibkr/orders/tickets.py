@@ -70,7 +70,8 @@ class OptionOrder(_Ticket):
 
 
 class FutureOrder(_Ticket):
-    """A future by symbol and contract month (``"202412"``, ``"DEC24"`` or the expiry ``"20241220"``)."""
+    """A future by symbol and IBKR's contract month (``"202412"`` or ``"DEC24"``), or by its expiry date
+    (``"20241220"``). The contract month is IBKR's own, not the expiry's: CL DEC24 expires in November 2024."""
 
     asset_class: ClassVar[AssetClass] = AssetClass.FUT
     kind: Literal["FUT"] = "FUT"

@@ -298,7 +298,8 @@ async def contract_info(sim, request):
     out = {
         "allow_sell_long": False, "cfi_code": "", "classifier": None, "company_name": inst.name,
         "con_id": inst.conid, "contract_clarification_type": None,
-        "contract_month": required(inst.expiry, "expiry")[:6] if derivative else None, "currency": inst.currency, "cusip": None,
+        # IBKR's own contract month (for CL it is the month after the expiry), not one derived from the expiry
+        "contract_month": (inst.contract_month or required(inst.expiry, "expiry")[:6]) if derivative else None, "currency": inst.currency, "cusip": None,
         "exchange": "SMART" if smart else inst.exchange,
         "expiry_full": inst.expiry if derivative else None, "instrument_type": cls,
         "is_zero_commission_security": False, "local_symbol": inst.local_symbol,

@@ -50,11 +50,13 @@ STOCKS: list[tuple[str, int, str, str, str, str, str, str, float]] = [
     ("9988", 363986131, "ALIBABA GROUP HOLDING LTD", "HKD", "SEHK", "HK", "Communications", "Internet", 95.35),
 ]
 
-# (symbol, underlying conid, underlying price, currency, exchange, country, multiplier, description, cycle)
+# (symbol, underlying conid, underlying price, currency, exchange, country, multiplier, description, cycle); cycle
+# "Q": quarterly, expiring the third Friday of the contract month; "E": monthly energy, expiring in the month BEFORE
+# the contract month (see energy_last_trade)
 FUTURES: list[tuple[str, int, float, str, str, str, float, str, str]] = [
     ("ES", 11004968, 5825.0, "USD", "CME", "US", 50.0, "E-mini S&P 500", "Q"),
     ("NQ", 11004958, 20310.0, "USD", "CME", "US", 20.0, "E-mini Nasdaq-100", "Q"),
-    ("CL", 17340715, 71.35, "USD", "NYMEX", "US", 1000.0, "Light Sweet Crude Oil", "M"),
+    ("CL", 17340715, 71.35, "USD", "NYMEX", "US", 1000.0, "Light Sweet Crude Oil", "E"),
     ("GC", 69067924, 2652.0, "USD", "COMEX", "US", 100.0, "Gold", "Q"),
     ("DAX", 825711, 19450.0, "EUR", "EUREX", "DE", 25.0, "DAX Index", "Q"),
     ("ESTX50", 4356500, 4910.0, "EUR", "EUREX", "DE", 10.0, "Euro Stoxx 50", "Q"),
@@ -173,13 +175,15 @@ class Instrument:
     pair: str | None = None  # "EUR.USD" for CASH
     valid_exchanges: str = ""
     extra: dict = field(default_factory=dict)
+    contract_month: str | None = None  # YYYYMM, a future's own month (CL JAN27 expires in December 2026)
 
     @property
     def month(self) -> str | None:
-        """Contract month like ``DEC26``."""
-        if not self.expiry:
+        """IBKR's month code like ``DEC26``: a future's contract month, an option's expiry month."""
+        month = self.contract_month or (self.expiry[:6] if self.expiry else None)
+        if not month:
             return None
-        return f"{MONTHS[int(self.expiry[4:6]) - 1]}{self.expiry[2:4]}"
+        return f"{MONTHS[int(month[4:6]) - 1]}{month[2:4]}"
 
     @property
     def local_symbol(self) -> str:
@@ -187,8 +191,8 @@ class Instrument:
             expiry, strike = required(self.expiry, "expiry"), required(self.strike, "strike")
             return f"{self.symbol:<6}{expiry[2:]}{self.right}{int(round(strike * 1000)):08d}"
         if self.asset_class == "FUT":
-            expiry = required(self.expiry, "expiry")
-            return f"{self.symbol}{'FGHJKMNQUVXZ'[int(expiry[4:6]) - 1]}{expiry[3]}"
+            month = self.contract_month or required(self.expiry, "expiry")[:6]
+            return f"{self.symbol}{'FGHJKMNQUVXZ'[int(month[4:6]) - 1]}{month[3]}"
         return self.pair or self.symbol
 
 
@@ -206,6 +210,42 @@ def next_expiries(today: dt.date, count: int, quarterly: bool) -> list[dt.date]:
             friday = third_friday(year, month)
             if friday > today:
                 out.append(friday)
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return out
+
+
+def _business_day_before(day: dt.date, count: int = 1) -> dt.date:
+    while count:
+        day -= dt.timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def energy_last_trade(year: int, month: int) -> dt.date:
+    """The last trading day of a CL-style contract month: CME's rule for Light Sweet Crude, "trading terminates 3
+    business days before the 25th calendar day of the month prior to the contract month; if the 25th is not a
+    business day, 4 business days before it" (CME Group, CL contract specs). Holidays are not modelled."""
+    prior_year, prior_month = (year - 1, 12) if month == 1 else (year, month - 1)
+    day25 = dt.date(prior_year, prior_month, 25)
+    return _business_day_before(day25, 3 if day25.weekday() < 5 else 4)
+
+
+def next_contracts(today: dt.date, count: int, cycle: str) -> list[tuple[dt.date, dt.date]]:
+    """``(contract month's first day, expiry)`` of the next ``count`` unexpired contracts of a cycle."""
+    out: list[tuple[dt.date, dt.date]] = []
+    year, month = today.year, today.month
+    while len(out) < count:
+        if cycle == "E":
+            expiry = energy_last_trade(year, month)
+        elif cycle != "Q" or month in (3, 6, 9, 12):
+            expiry = third_friday(year, month)
+        else:
+            expiry = None
+        if expiry is not None and expiry > today:
+            out.append((dt.date(year, month, 1), expiry))
         month += 1
         if month > 12:
             year, month = year + 1, 1
@@ -236,11 +276,11 @@ def build_universe(today: dt.date, synthetic: int, rng: random.Random) -> dict[i
         out[conid] = Instrument(conid, sym, "STK", ccy, exch, country, name, sym, price, 1.0, sector, group,
                                 valid_exchanges=f"SMART,{exch}")
     for sym, und, price, ccy, exch, country, mult, desc, cycle in FUTURES:
-        for i, exp in enumerate(next_expiries(today, 3, quarterly=cycle == "Q")):
+        for i, (month, exp) in enumerate(next_contracts(today, 3, cycle)):
             conid = 500_000_000 + und % 1_000_000 * 10 + i
             inst = Instrument(conid, sym, "FUT", ccy, exch, country, desc, "", round(price * (1 + 0.004 * i), 2),
-                              mult, None, None, exp.strftime("%Y%m%d"), und_conid=und, trading_class=sym,
-                              valid_exchanges=exch)
+                              mult, None, None, exp.strftime("%Y%m%d"), contract_month=month.strftime("%Y%m"),
+                              und_conid=und, trading_class=sym, valid_exchanges=exch)
             inst.description = f"{sym} {inst.month}"
             out[conid] = inst
     for pair, conid in FX_PAIRS:

@@ -103,12 +103,15 @@ def option_limit_order(sim, client, acct):
 
 
 def future_stop_order(sim, client, acct):
-    """ES by contract month (the second listed), a buy stop below the market: it will trigger at once."""
-    listed = sim.api("GET", "/trsrv/futures", params={"symbols": "ES"}).json()["ES"]
+    """CL by IBKR's contract month (the second listed), a buy stop below the market: it will trigger at once. CL
+    expires in the month before its contract month, so the month comes from IBKR's contract info, not the expiry."""
+    listed = sim.api("GET", "/trsrv/futures", params={"symbols": "CL"}).json()["CL"]
     chosen = sorted(listed, key=lambda f: f["expirationDate"])[1]
-    stop = round(last_price(client, chosen["conid"]) * 0.99, 0)
-    ticket = FutureOrder(account_id=acct, symbol="ES", contract_month=str(chosen["expirationDate"])[:6], side="BUY",
-                         quantity=1, order_type="STP", stop_price=stop)
+    month = sim.api("GET", f"/iserver/contract/{chosen['conid']}/info").json()["contract_month"]
+    assert month != str(chosen["expirationDate"])[:6], "CL's contract month is not its expiry month"
+    stop = round(last_price(client, chosen["conid"]) * 0.99, 2)
+    ticket = FutureOrder(account_id=acct, symbol="CL", contract_month=month, side="BUY", quantity=1,
+                         order_type="STP", stop_price=stop)
     return ticket, chosen["conid"], [{"o403"}, {"o10331"}]
 
 
@@ -208,7 +211,7 @@ def test_a_us_future_without_the_cme_fields_is_refused_with_400_and_nothing_is_p
     monkeypatch.setattr(type(client), "_origin",
                         lambda self, *a: {k: v for k, v in origin(self, *a).items() if k != dropped})
     listed = sim.api("GET", "/trsrv/futures", params={"symbols": "CL"}).json()["CL"]
-    ticket = FutureOrder(account_id=account_id, symbol="CL", contract_month=str(listed[0]["expirationDate"])[:6],
+    ticket = FutureOrder(account_id=account_id, symbol="CL", contract_month=str(listed[0]["expirationDate"]),
                          side="SELL", quantity=1, order_type="MKT")
     before = sim.state()
 

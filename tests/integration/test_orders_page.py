@@ -7,6 +7,7 @@ cached GatewayManager's keep-alive thread is stopped.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ibkr import LIMITER, ClientPortalClient, StockOrder
+from ibkr.orders import month_code
 from tests.dashboard_harness import APP, run_until
 from tests.integration.client_support import client_for
 
@@ -136,6 +138,22 @@ def test_unknown_symbol(orders_page, asset_class, key, symbol, message):
     at.text_input(key=key).input(symbol).run()
     assert message in errors(at)
     assert submit_disabled(at)
+
+
+def test_the_futures_picker_offers_ibkrs_contract_months_and_shows_the_earlier_expiry(orders_page, sim):
+    # CL expires in the month before its contract month: the picker lists IBKR's months and the ticket trades
+    # the contract IBKR files under the chosen month, whose last trading day is shown beside it.
+    at = orders_page()
+    at.segmented_control(key="order_asset_class").set_value("FUT").run()
+    at.text_input(key="order_symbol_FUT").input("CL").run()
+    picker = at.selectbox(key="order_pick_FUT_CL_month")
+    front = sim.api("GET", "/trsrv/futures", params={"symbols": "CL"}).json()["CL"][0]
+    info = sim.api("GET", f"/iserver/contract/{front['conid']}/info").json()
+    assert picker.options[0] == month_code(info["contract_month"])
+    expiry = dt.datetime.strptime(str(front["expirationDate"]), "%Y%m%d").date()
+    assert picker.options[0] != expiry.strftime("%b%y").upper(), "the month is IBKR's, not the expiry's"
+    captions = " ".join(c.value for c in at.caption)
+    assert f"CL {picker.options[0]}: last trading day {expiry.isoformat()} · conid {front['conid']}" in captions
 
 
 def test_account_the_session_may_not_trade(orders_page, sim, monkeypatch):

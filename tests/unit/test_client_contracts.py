@@ -48,7 +48,7 @@ def test_trsrv_stocks_and_futures(client, gateway):
     futures = client.futures_by_symbol("ES", exchange="CME")
 
     assert [c.conid for c in stocks["IBM"][0].contracts if c.is_us] == [8314]
-    assert [f.contract_month for f in futures["ES"]] == ["202412", "202512"]
+    assert [f.expiration_date for f in futures["ES"]] == [20241220, 20251219]
     assert gateway.requests("GET", "/trsrv/futures")[0].qs == {"symbols": ["es"], "exchange": ["cme"]}
 
 

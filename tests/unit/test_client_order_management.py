@@ -104,11 +104,10 @@ def test_cancel_acknowledges_and_errors_are_rejections(client, trading):
 
 
 def test_cancelling_a_future_sends_the_manual_indicator(client, trading):
-    trading.add("GET", "/trsrv/futures", sample="GET_trsrv_futures.json")
     trading.add("POST", f"/iserver/account/{ACCOUNT}/orders", ACCEPTED)
     trading.add("DELETE", f"/iserver/account/{ACCOUNT}/order/1370093239", json_body={"msg": "Request was submitted"})
     placed = client.place_order(FutureOrder(account_id=ACCOUNT, symbol="ES", contract_month="DEC25", side="BUY",
-                                            quantity=1, order_type="LMT", limit_price=5000))
+                                            quantity=1, order_type="LMT", limit_price=5000, conid=495512563))
 
     client.cancel(ACCOUNT, placed.order_id)
 

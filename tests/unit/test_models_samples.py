@@ -245,7 +245,7 @@ def test_contract_lookups_parse_ibkr_strings():
     assert search[0].opt[0] == "20240315" and search[2].issuers[0].id == "e5499005"
     assert (info.conid, info.strike, info.multiplier, info.right) == (685302909, 187.5, 100.0, "CALL")
     assert stock_info.right is None and stock_info.strike is None
-    assert futures["ES"][0].contract_month == "202412"
+    assert futures["ES"][0].expiration_date == 20241220
 
 
 def test_secrets_stay_out_of_repr():

@@ -104,6 +104,16 @@ def sent(trading) -> dict:
     return order
 
 
+def es_futures(trading) -> None:
+    """IBKR's futures workflow for ES: the search lists its contract months, secdef/info the month's contract."""
+    trading.add("GET", "/iserver/secdef/search", json_body=[
+        {"conid": "11004968", "symbol": "ES", "description": "CME",
+         "sections": [{"secType": "IND", "exchange": "CME;"}, {"secType": "FUT", "months": "DEC25;MAR26",
+                                                              "exchange": "CME"}]}])
+    trading.add("GET", "/iserver/secdef/info", json_body=[
+        {"conid": 495512563, "symbol": "ES", "secType": "FUT", "maturityDate": "20251219", "exchange": "CME"}])
+
+
 def test_option_is_resolved_through_search_strikes_and_info(client, trading):
     search = [{"conid": "8314", "symbol": "IBM", "description": "NYSE",
                "sections": [{"secType": "STK"}, {"secType": "OPT", "months": "FEB30;MAR30", "exchange": "SMART;CBOE"}]}]
@@ -148,7 +158,7 @@ def test_an_expired_option_is_refused_before_any_lookup(client, trading):
 
 
 def test_future_by_contract_month_sends_manual_indicator_and_the_operator(client, trading):
-    trading.add("GET", "/trsrv/futures", sample="GET_trsrv_futures.json")
+    es_futures(trading)
 
     client.place_order(FutureOrder(account_id=ACCOUNT, symbol="ES", contract_month="DEC25", side="SELL", quantity=1))
 
@@ -157,7 +167,7 @@ def test_future_by_contract_month_sends_manual_indicator_and_the_operator(client
 
 
 def test_an_automated_caller_marks_its_future_orders_not_manual_and_names_itself(client, trading):
-    trading.add("GET", "/trsrv/futures", sample="GET_trsrv_futures.json")
+    es_futures(trading)
 
     client.place_order(FutureOrder(account_id=ACCOUNT, symbol="ES", contract_month="DEC25", side="SELL", quantity=1),
                        manual=False, operator="rebalancer-bot")
@@ -173,12 +183,43 @@ def test_orders_other_than_futures_carry_no_cme_fields(client, trading):
     assert "manualIndicator" not in sent(trading) and "extOperator" not in sent(trading)
 
 
-def test_a_missing_future_month_lists_the_available_ones(client, trading):
-    trading.add("GET", "/trsrv/futures", sample="GET_trsrv_futures.json")
+def test_a_missing_future_month_lists_ibkrs_contract_months(client, trading):
+    es_futures(trading)
 
-    with pytest.raises(OrderValidationError, match="available months: 202412, 202512"):
+    with pytest.raises(OrderValidationError, match=r"no ES future for MAR25; contract months: DEC25 \(202512\), "
+                                                   r"MAR26 \(202603\)"):
         client.place_order(FutureOrder(account_id=ACCOUNT, symbol="ES", contract_month="202503", side="BUY",
                                        quantity=1))
+
+    assert trading.count("POST") == 0
+
+
+def test_a_cl_contract_month_is_ibkrs_month_not_the_expiry_month(client, trading):
+    # CME: CL trading terminates in the month BEFORE the contract month, so CL JAN27 expires on 2026-12-17 and the
+    # contract expiring in January 2027 is CL FEB27. A month derived from the expiry would trade the wrong one.
+    trading.add("GET", "/iserver/secdef/search", json_body=[
+        {"conid": "17340715", "symbol": "CL", "sections": [{"secType": "FUT", "months": "JAN27;FEB27",
+                                                            "exchange": "NYMEX"}]}])
+    trading.add("GET", "/iserver/secdef/info", json_body=[
+        {"conid": 212921504, "symbol": "CL", "secType": "FUT", "maturityDate": "20261222", "exchange": "NYMEX"}])
+    trading.add("GET", "/trsrv/futures", json_body={"CL": [
+        {"symbol": "CL", "conid": 212921504, "expirationDate": 20261222},
+        {"symbol": "CL", "conid": 212921505, "expirationDate": 20270120}]})
+
+    client.place_order(FutureOrder(account_id=ACCOUNT, symbol="CL", contract_month="JAN27", side="BUY", quantity=1))
+
+    assert sent(trading)["conid"] == 212921504
+    assert trading.requests("GET", "/iserver/secdef/info")[0].qs["month"] == ["jan27"]
+    assert trading.count("GET", "/trsrv/futures") == 0, "the expiry list is no contract month"
+
+
+def test_a_future_by_expiry_date_is_found_in_trsrv_futures(client, trading):
+    trading.add("GET", "/trsrv/futures", sample="GET_trsrv_futures.json")
+
+    client.place_order(FutureOrder(account_id=ACCOUNT, symbol="ES", contract_month="20251219", side="BUY",
+                                   quantity=1))
+
+    assert sent(trading)["conid"] == 495512563
 
 
 def test_forex_pair_goes_to_idealpro(client, trading):

@@ -170,6 +170,23 @@ def test_futures_by_symbol_are_unexpired_and_lead_to_their_contracts(gw):
     assert gw.sim.world.instruments[es[0]["conid"]].multiplier == float(info[0]["multiplier"]) == 50
 
 
+def test_crude_expires_in_the_month_before_its_contract_month_as_cme_rules(gw):
+    # CME: CL "trading terminates 3 business days before the 25th calendar day of the month prior to the contract
+    # month". On 2026-12-01 the front contract is CL JAN27, expiring Tuesday 2026-12-22 (the 25th is a Friday;
+    # the simulator does not model exchange holidays).
+    cl_index = gw.get("/iserver/secdef/search", symbol="CL", secType="IND")[0]
+    months = next(s for s in cl_index["sections"] if s["secType"] == "FUT")["months"].split(";")
+    assert months == ["JAN27", "FEB27", "MAR27"]
+    (jan,) = gw.get("/iserver/secdef/info", conid=cl_index["conid"], sectype="FUT", month="JAN27")
+    assert jan["maturityDate"] == "20261222"
+    listed = {f["conid"]: f["expirationDate"] for f in gw.get("/trsrv/futures", symbols="CL")["CL"]}
+    assert listed[jan["conid"]] == 20261222, "/trsrv/futures gives the expiry, in the month before JAN27"
+    info = gw.get(f"/iserver/contract/{jan['conid']}/info")
+    assert (info["contract_month"], info["local_symbol"], info["maturity_date"]) == ("202701", "CLF7", "20261222")
+    (feb,) = gw.get("/iserver/secdef/info", conid=cl_index["conid"], sectype="FUT", month="FEB27")
+    assert feb["maturityDate"] == "20270120", "25 Jan 2027 is a Monday: three business days before is the 20th"
+
+
 def test_trsrv_stocks_lists_listings_with_their_us_flag(gw):
     stocks = gw.get("/trsrv/stocks", symbols="AAPL,SAP,NOSUCH")
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from ibkr.errors import IbkrError
 from ibkr.models import SecdefSearchResult
-from ibkr.orders import MONTHS
+from ibkr.orders import month_number
 from ibkr.orders.entry import Pick
 from ibkr_desk.ui.orders import lookups as lookup
 
@@ -112,14 +112,30 @@ def _option(symbol: str, disabled: bool) -> Lookup:
 
 
 def _future(symbol: str, disabled: bool) -> Lookup:
-    found = lookup.futures(symbol)
-    if not found:
+    families = lookup.future_families(symbol)
+    if not families:
         return Lookup(problem=f"Unknown symbol: IBKR lists no futures for {symbol}.")
-    labels = [f"{_month_text(f.expiration_date)} · expires {_date_text(f.expiration_date)} · conid {f.conid}"
-              for f in found]
-    chosen = found[_choose("Contract month", labels, f"order_pick_FUT_{symbol}", disabled)]
-    label = f"{symbol} {_month_text(chosen.expiration_date)}"
-    return Lookup(Pick("FUT", chosen.conid, label, symbol, contract_month=chosen.contract_month))
+    family = families[0]
+    if len(families) > 1:
+        family = families[_choose("Underlying", [_result_label(r) for r in families], f"order_pick_FUT_{symbol}",
+                                  disabled)]
+    section = family.section("FUT")
+    months = list(section.months) if section else []
+    if not months:
+        return Lookup(problem=f"IBKR lists no contract months for {symbol} futures.")
+    # IBKR's own contract months: CL JAN27 expires in December 2026, so the expiry is shown beside the month
+    month = months[_choose("Contract month", months, f"order_pick_FUT_{symbol}_month", disabled)]
+    contracts = lookup.future_contracts(int(family.conid or 0), month)
+    if not contracts:
+        return Lookup(problem=f"IBKR lists no {symbol} {month} contract.")
+    chosen = contracts[0]
+    if len(contracts) > 1:
+        labels = [f"{c.listing_exchange or c.exchange or '?'} · expires {_date_text(c.maturity_date)} · "
+                  f"conid {c.conid}" for c in contracts]
+        chosen = contracts[_choose("Contract", labels, f"order_pick_FUT_{symbol}_{month}", disabled)]
+    st.caption(f"{symbol} {month}: last trading day {_date_text(chosen.maturity_date)} · conid {chosen.conid}")
+    return Lookup(Pick("FUT", chosen.conid, f"{symbol} {month}", symbol, chosen.currency,
+                       contract_month=month_number(month)))
 
 
 def _forex(symbol: str, disabled: bool) -> Lookup:
@@ -173,11 +189,6 @@ def _date(value: object) -> dt.date | None:
 def _date_text(value: object) -> str:
     day = _date(value)
     return day.isoformat() if day else "?"
-
-
-def _month_text(value: object) -> str:
-    day = _date(value)
-    return f"{MONTHS[day.month - 1]}{day.year % 100:02d}" if day else "?"
 
 
 PICKERS: dict[str, Callable[[str, bool], Lookup]] = {

@@ -15,7 +15,6 @@ import streamlit as st
 from ibkr.errors import IbkrError, RequestRejected
 from ibkr.models import (
     ContractInfo,
-    FuturesContract,
     Order,
     SecdefInfo,
     SecdefSearchResult,
@@ -110,11 +109,15 @@ def option_contracts(symbol: str, conid: int, month: str, strike: float, right: 
 
 
 @st.cache_data(ttl=LOOKUP_TTL, show_spinner="Loading futures...")
-def futures(symbol: str) -> list[FuturesContract]:
-    """The non-expired futures of a symbol, nearest expiry first."""
-    key = symbol.strip().upper()
-    found = _client().futures_by_symbol(key).get(key, [])
-    return sorted(found, key=lambda f: f.expiration_date or 0)
+def future_families(symbol: str) -> list[SecdefSearchResult]:
+    """Search results that list futures, with IBKR's contract months (``ClientPortalClient.future_families``)."""
+    return _client().future_families(symbol)
+
+
+@st.cache_data(ttl=LOOKUP_TTL, show_spinner="Loading the futures contract...")
+def future_contracts(conid: int, month: str) -> list[SecdefInfo]:
+    """The contracts of one IBKR contract month (``ClientPortalClient.future_contracts``)."""
+    return _client().future_contracts(conid, month)
 
 
 @st.cache_data(ttl=LOOKUP_TTL, show_spinner="Looking up forex pairs...")
