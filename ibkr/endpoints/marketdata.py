@@ -71,11 +71,13 @@ class MarketDataEndpoints(EndpointGroup):
     ) -> HistoryBars:
         """Historical bars: ``period`` like ``"1d"``/``"1w"``/``"1y"``, ``bar`` like ``"5min"``/``"1d"``.
 
-        ``start_time`` is ``YYYYMMDD-hh:mm:ss`` UTC; ``source`` is Last, Bid_Ask or Midpoint. At most 5 requests
-        run at once (the pacing limiter holds the rest).
+        ``start_time`` is ``YYYYMMDD-hh:mm:ss`` UTC and is the window's **end** (the ``period`` before it); ``source``
+        is Last, Bid_Ask or Midpoint. ``period`` and ``bar`` go out in lower case: IBKR silently replaces upper-case
+        ones. A window IBKR has no data for answers no bars (docs/cpapi.md 5.2). At most 5 requests run at once
+        (the pacing limiter holds the rest).
         """
-        params = {"conid": conid, "period": period, "bar": bar, "exchange": exchange, "outsideRth": outside_rth,
-                  "startTime": start_time, "source": source}
+        params = {"conid": conid, "period": period.strip().lower(), "bar": bar.strip().lower(), "exchange": exchange,
+                  "outsideRth": outside_rth, "startTime": start_time, "source": source}
         return self._get(HistoryBars, "/iserver/marketdata/history", params)
 
     @ibkr_endpoint("POST", "/iserver/marketdata/unsubscribe", TAG)

@@ -130,7 +130,11 @@ class HistoryBar(IbkrModel):
 
 
 class HistoryBars(IbkrModel):
-    """``GET /iserver/marketdata/history``."""
+    """``GET /iserver/marketdata/history``.
+
+    A window IBKR has nothing for comes back with ``points: 0`` and one placeholder bar without ``t``
+    (``{"o": 0.0, "c": 0.0}``, docs/cpapi.md 5.2): bars without a time are dropped, so that answer has no bars.
+    """
 
     symbol: Str = None
     text: Str = None
@@ -148,6 +152,14 @@ class HistoryBars(IbkrModel):
     low: Str = None
     mkt_data_delay: Int = Field(None, alias="mktDataDelay")
     server_id: Str = Field(None, alias="serverId")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_placeholder_bars(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            bars = [b for b in data["data"] if not isinstance(b, dict) or b.get("t") is not None]
+            return {**data, "data": bars}
+        return data
 
 
 class UnsubscribeResult(IbkrModel):

@@ -8,7 +8,17 @@ formatted strings, plus ``_updated``, ``server_id``, ``6119`` and ``6509``. Fiel
 
 History: bars on a random walk seeded by (conid, bar size, bar index), scaled so that the last bar closes at the
 current price; the same bar keeps its shape from one call to the next. Daily and intraday bars skip weekends
-(except forex and crypto); trading hours are not modelled.
+(except forex and crypto); trading hours are not modelled. As IBKR does (docs/cpapi.md 5.2, [live]: measurements
+against a real gateway published in stephus182/ibkr_core_mcp, docs/ibkr-api-behaviors-reference.md, 2026-08-05
+and 2026-09-22):
+
+- ``startTime`` is the window's **end**: the bars cover the ``period`` before it (without it, before now);
+- a window with no bars (a weekend of a stock, future, option or bond; a window more than ``MAX_WALK`` bars
+  back, before the simulated data starts) answers 200 with ``points: 0`` and one placeholder bar without ``t``,
+  ``{"o": 0.0, "c": 0.0}``, not an error;
+- an upper-case ``period`` or ``bar`` is silently replaced: the simulator answers with its defaults (``1d``,
+  ``1min``), since what IBKR substitutes is not reported;
+- a conid with no chart data (here: one the world does not know) answers 500 "Chart data unavailable".
 """
 
 from __future__ import annotations
@@ -41,7 +51,8 @@ DEFAULT_FIELDS = ("31", "84", "85", "86", "88")
 UNIT_SECONDS = {"min": 60, "h": 3600, "d": 86_400, "w": 604_800, "m": 2_592_000, "y": 31_536_000}
 DURATION = re.compile(r"^\s*(\d+)\s*(mins?|h|d|w|m|y)\s*$", re.IGNORECASE)
 MAX_POINTS = 1000
-MAX_WALK = 50_000  # bars walked back from now to reach a startTime
+MAX_WALK = 50_000  # bars walked back from now to reach a startTime; the simulated data starts there
+EMPTY_WINDOW_BAR = {"o": 0.0, "c": 0.0}  # IBKR's placeholder bar of a window with no data (no "t")
 ANNUAL_VOL = {"STK": 0.25, "OPT": 0.9, "FUT": 0.18, "CASH": 0.08, "BOND": 0.06, "CRYPTO": 0.6, "IND": 0.18}
 ROUND_THE_CLOCK = ("CASH", "CRYPTO")
 _MASK = (1 << 64) - 1
@@ -248,7 +259,7 @@ async def history(sim, request):
     inst = lookup(sim.world, conid)
     if inst is None:
         return error(500, "Chart data unavailable", with_code=False)
-    period, bar = q.get("period") or "1d", q.get("bar") or "1min"
+    period, bar = _lower_case_only(q.get("period"), "1d"), _lower_case_only(q.get("bar"), "1min")
     period_s, bar_s = duration_seconds(period), duration_seconds(bar, allow_years=False)
     if period_s is None or bar_s is None or bar_s > period_s:
         return error(400, f"Bad Request: invalid period {period!r} or bar {bar!r}")
@@ -262,20 +273,25 @@ async def history(sim, request):
         except ValueError:
             return error(400, f"Bad Request: invalid startTime {q['startTime']!r}")
     data = bars(sim.world, inst, bar_s, period_s, end, source)
-    if not data:
-        return error(500, "Chart data unavailable", with_code=False)
     digits = decimals(inst)
     factor = 10**digits
-    start_ms = data[0]["t"] - bar_s * 1000
+    start_ms = data[0]["t"] - bar_s * 1000 if data else int((end - period_s) * 1000)
     stamp = lambda ms: dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y%m%d-%H:%M:%S")  # noqa: E731
-    return {
-        "barLength": bar_s, "chartPanStartTime": stamp(int(now * 1000)), "data": data, "direction": -1,
+    extremes = {
         "high": _extreme(max(data, key=lambda b: b["h"]), "h", factor, start_ms),
         "low": _extreme(min(data, key=lambda b: b["l"]), "l", factor, start_ms),
-        "mdAvailability": "S", "messageVersion": 2, "mktDataDelay": 0, "negativeCapable": False,
-        "outsideRth": flag(q.get("outsideRth")), "points": len(data) - 1,
+    } if data else {}
+    return {
+        "barLength": bar_s, "chartPanStartTime": stamp(int(now * 1000)), "data": data or [dict(EMPTY_WINDOW_BAR)],
+        "direction": -1, **extremes, "mdAvailability": "S", "messageVersion": 2, "mktDataDelay": 0,
+        "negativeCapable": False, "outsideRth": flag(q.get("outsideRth")), "points": max(len(data) - 1, 0),
         "priceDisplayRule": 1, "priceDisplayValue": str(digits), "priceFactor": factor,
         "serverId": str(4_155_800 + conid % 100), "startTime": stamp(start_ms), "symbol": inst.pair or inst.symbol,
         "text": inst.name, "timePeriod": period, "travelTime": max(1, int((time.perf_counter() - started) * 1000)),
         "volumeFactor": 100 if inst.asset_class == "STK" else 1,
     }
+
+
+def _lower_case_only(value: str | None, default: str) -> str:
+    """``period`` or ``bar`` as IBKR reads it: an upper-case value is silently replaced (here by the default)."""
+    return value if value and value == value.lower() else default

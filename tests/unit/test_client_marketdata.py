@@ -50,6 +50,29 @@ def test_history_bars(client, gateway):
     assert gateway.requests()[0].qs == {"conid": ["265598"], "period": ["1w"], "bar": ["1d"], "outsiderth": ["false"]}
 
 
+def test_a_window_ibkr_has_no_data_for_is_no_bars_not_an_invalid_response(client, gateway):
+    # IBKR answers an empty window with points 0 and one placeholder bar without "t" (docs/cpapi.md 5.2, [live]);
+    # the client raised InvalidResponse "data.0.t: Field required".
+    empty = {"symbol": "AAPL", "text": "APPLE INC", "barLength": 3600, "points": 0, "timePeriod": "1d",
+             "startTime": "20240106-00:00:00", "data": [{"o": 0.0, "c": 0.0}]}
+    gateway.add("GET", "/iserver/marketdata/history", {"json": empty})
+
+    history = client.history(265598, period="1d", bar="1h", start_time="20240107-00:00:00")
+
+    assert history.bars == [] and history.points == 0 and history.symbol == "AAPL"
+
+
+def test_history_sends_period_and_bar_in_lower_case(client, gateway):
+    # IBKR silently replaces upper-case period and bar values (docs/cpapi.md 5.2): "1W" would not be a week.
+    gateway.add("GET", "/iserver/marketdata/history",
+                sample="GET_iserver_marketdata_history__iserverHistoryLastSuccessExample.json")
+
+    client.history(265598, period="1W", bar="1D")
+
+    query = gateway.requests()[0].url.split("?", 1)[1]
+    assert "period=1w" in query and "bar=1d" in query
+
+
 def test_unsubscribe_one_and_all(client, gateway):
     gateway.add("POST", "/iserver/marketdata/unsubscribe", sample="POST_iserver_marketdata_unsubscribe.json")
     gateway.add("GET", "/iserver/marketdata/unsubscribeall", sample="GET_iserver_marketdata_unsubscribeall.json")

@@ -3,6 +3,7 @@ the world's prices), position fields and greeks, unsubscribing, and history bars
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -179,6 +180,40 @@ def test_history_rejects_bad_bars_and_unknown_conids(gw):
 
     assert bad_bar.status_code == 400 and "error" in bad_bar.json()
     assert unknown.status_code == 500 and "error" in unknown.json()
+
+
+def test_a_window_with_no_bars_answers_ibkrs_placeholder_bar_not_an_error(gw):
+    # IBKR (docs/cpapi.md 5.2, [live]): points 0 and one bar without "t". startTime is the window's end, so the
+    # day before Sunday 2024-01-07 00:00 UTC is a Saturday: no stock bars, while crypto trades round the clock.
+    crypto = one_of_each(gw)["CRYPTO"]
+    weekend = {"period": "1d", "bar": "1h", "startTime": "20240107-00:00:00"}
+    before_the_data = {"period": "1w", "bar": "1h", "startTime": "20000107-00:00:00"}
+
+    stock = gw.get("/iserver/marketdata/history", conid=str(AAPL), **weekend)
+    coin = gw.get("/iserver/marketdata/history", conid=str(crypto), **weekend)
+    ancient = gw.get("/iserver/marketdata/history", conid=str(AAPL), **before_the_data)
+
+    assert (stock["points"], stock["data"]) == (0, [{"o": 0.0, "c": 0.0}]) and stock["symbol"] == "AAPL"
+    assert (ancient["points"], ancient["data"]) == (0, [{"o": 0.0, "c": 0.0}])
+    assert len(coin["data"]) == 24 and coin["data"][-1]["t"] == 1_704_585_600_000  # the bar at the window's end
+    assert coin["data"][0]["t"] == 1_704_585_600_000 - 23 * 3_600_000
+
+
+def test_history_reads_start_time_as_the_windows_end(gw):
+    # IBKR ([live], 2026-08-05): "startTime is the END of the returned window, not the start".
+    history = gw.get("/iserver/marketdata/history", conid=str(AAPL), period="1w", bar="1d",
+                     startTime="20240112-20:00:00")
+
+    days = [dt.datetime.fromtimestamp(b["t"] / 1000, dt.UTC).date() for b in history["data"]]
+    assert days[-1] == dt.date(2024, 1, 12) and days[0] == dt.date(2024, 1, 8)
+
+
+def test_upper_case_period_and_bar_are_silently_replaced(gw):
+    # IBKR (docs/cpapi.md 5.2, [live]): upper-case period/bar values are silently replaced; the simulator's are
+    # its defaults, one day of one-minute bars.
+    history = gw.get("/iserver/marketdata/history", conid=str(AAPL), period="1W", bar="1D")
+
+    assert history["timePeriod"] == "1d" and history["barLength"] == 60
 
 
 def test_a_snapshot_of_more_than_100_conids_is_refused_as_ibkr_documents(gw):
