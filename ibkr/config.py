@@ -50,6 +50,10 @@ class SimSettings(BaseSettings):
     seed: int = Field(7, description="seed of the simulated world")
     accounts: int = Field(3, ge=1, le=50, description="number of simulated accounts (different base currencies)")
     positions: int = Field(20, ge=1, description="positions per account (scales to 10,000 and more)")
+    subaccounts: int = Field(0, ge=0, le=5000, description="run as a financial advisor: a DF... master account with "
+                             "this many sub-accounts instead of the individual accounts (0: no advisor)")
+    subaccount_positions: int = Field(6, ge=1, description="positions per advisor sub-account (at least one per "
+                                      "asset class)")
     auto_login: bool = Field(False, description="start with an authenticated session (no browser login)")
     idle_timeout: float = Field(300.0, gt=0, description="session idle timeout, seconds")
     user: str = Field("demo", description="login user")

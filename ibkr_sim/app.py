@@ -26,7 +26,8 @@ class Simulator:
 
     def __init__(self, config: SimSettings) -> None:
         self.config = config
-        self.world = World(config.seed, config.accounts, config.positions, config.tick_seconds, today=config.today)
+        self.world = World(config.seed, config.accounts, config.positions, config.tick_seconds, today=config.today,
+                           subaccounts=config.subaccounts, subaccount_positions=config.subaccount_positions)
         if config.accounts >= 2:  # a demo a trader recognises: one account close to a margin warning
             bring_near_margin(self.world, list(self.world.accounts.values())[-1])
         self.session = Session(idle_timeout=config.idle_timeout, user=config.user,

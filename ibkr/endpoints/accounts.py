@@ -41,7 +41,11 @@ class AccountEndpoints(EndpointGroup):
 
     @ibkr_endpoint("GET", "/portfolio/subaccounts2", PORTFOLIO)
     def portfolio_subaccounts_page(self, page: int = 0) -> SubaccountsPage:
-        """One page (20) of the sub-accounts of a large advisor structure (more than 100 sub-accounts)."""
+        """One page (20, 0-based) of the sub-accounts of a large advisor structure (more than 100 sub-accounts).
+
+        IBKR CPAPI v1 docs, /portfolio/subaccounts2 require ``page`` (the IBKR OpenAPI spec lists ``accountId`` and
+        ``nocache`` instead). A page lists, and primes, its accounts. Paced to one call per 5.5 s.
+        """
         return self._get(SubaccountsPage, "/portfolio/subaccounts2", {"page": page})
 
     @ibkr_endpoint("GET", "/iserver/accounts", ACCOUNTS)

@@ -13,6 +13,8 @@ from ibkr.models import Account, InvalidateResult, Position
 log = logging.getLogger(__name__)
 TAG = "Trading Portfolio"
 PAGE_SIZE = 100  # IBKR's documented maximum; each position also carries its pageSize
+SUBACCOUNTS_MAX = 100  # /portfolio/subaccounts lists at most this many (IBKR CPAPI v1 docs, /portfolio/subaccounts)
+SUBACCOUNTS2_MAX_PAGES = 1000  # 20,000 sub-accounts: a bound on the paging, never reached by a real structure
 
 
 class PositionEndpoints(AccountEndpoints):
@@ -63,15 +65,21 @@ class PositionEndpoints(AccountEndpoints):
     def position_accounts(self) -> list[Account]:
         """Every account whose positions this session can read, advisors' sub-accounts included, each once.
 
-        ``/portfolio/accounts`` lists the accounts (and primes ``/portfolio``); when one of them is the master
-        of a tiered structure (advisor, IBroker), ``/portfolio/subaccounts`` adds its clients' accounts (paged
-        to the end when it holds 100 or more).
+        ``/portfolio/accounts`` lists the accounts (and primes ``/portfolio``). When one of them is the master of a
+        tiered structure (advisor, IBroker), ``/portfolio/subaccounts`` lists its clients' accounts, at most 100;
+        when it answers 100, every page of ``/portfolio/subaccounts2`` adds the rest (IBKR CPAPI v1 docs,
+        /portfolio/subaccounts: "If you have more than 100 sub-accounts use /portfolio/subaccounts2").
+
+        The listing is also the priming: IBKR's sub-account endpoints "must be called prior to calling other
+        /portfolio endpoints for those sub-accounts" (IBKR CPAPI v1 docs, /portfolio/subaccounts and
+        /portfolio/subaccounts2), so a sub-account is returned only once a listing of this session named it, and
+        its summary, ledger and positions are read after that.
         """
         accounts: list[Account] = self.portfolio_accounts()
         if any(a.is_advisor for a in accounts):
             subs: list[Account] = self.portfolio_subaccounts()
-            if len(subs) >= 100:
-                subs = self._all_subaccount_pages()
+            if len(subs) >= SUBACCOUNTS_MAX:
+                subs = subs + self.all_subaccount_pages()
             accounts = accounts + subs
         unique: dict[str, Account] = {}
         for account in accounts:
@@ -82,15 +90,27 @@ class PositionEndpoints(AccountEndpoints):
         """The ids of :meth:`position_accounts`."""
         return [a.account_id for a in self.position_accounts()]
 
-    def _all_subaccount_pages(self) -> list[Account]:
-        out: list[Account] = []
-        page = 0
-        while True:
+    def all_subaccount_pages(self) -> list[Account]:
+        """Every sub-account of a large structure: ``/portfolio/subaccounts2`` from page 0 to the end, each once.
+
+        The end is the first page that comes back short (fewer than IBKR's 20 a page) or adds no account not
+        seen before (empty, or a gateway that ignored ``page`` and answered page 0 again). Never ``metadata.total``:
+        the IBKR OpenAPI spec defines it as "the total number of accounts returned for the page", and its example
+        answers ``total`` 1 for one account, so "stop when ``total`` are in" would stop after the first page
+        whenever that reading is right. Paging on costs one request (5.5 s of pacing) past an exact multiple of
+        20 when ``total`` is the structure's total, and never drops an account when it is not.
+        """
+        seen: dict[str, Account] = {}
+        for page in range(SUBACCOUNTS2_MAX_PAGES):
             batch = self.portfolio_subaccounts_page(page)
-            out.extend(batch.subaccounts)
-            if not batch.subaccounts or (batch.total is not None and len(out) >= batch.total):
-                return out
-            page += 1
+            fresh = [a for a in batch.subaccounts if a.account_id not in seen]
+            seen.update((a.account_id, a) for a in fresh)
+            if not fresh or len(batch.subaccounts) < batch.page_size:
+                break
+        else:
+            log.warning("/portfolio/subaccounts2 still had accounts after %d pages; stopped there",
+                        SUBACCOUNTS2_MAX_PAGES)
+        return list(seen.values())
 
     def all_positions(self, account_ids: list[str] | None = None, fresh: bool = False) -> list[Position]:
         """Every position of every account, all pages, as one flat list (account order, then IBKR's order).

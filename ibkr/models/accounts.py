@@ -101,8 +101,14 @@ class AccountSwitch(IbkrModel):
     set: Bool = None
 
 
+SUBACCOUNTS2_PAGE = 20  # IBKR OpenAPI spec, /portfolio/subaccounts2: "paginated up to 20 accounts per page"
+
+
 class SubaccountsPage(IbkrModel):
-    """``GET /portfolio/subaccounts2``: one page of sub-accounts (20 per page) and ``metadata`` (pageNum, total)."""
+    """``GET /portfolio/subaccounts2``: one page of sub-accounts (20 per page) and ``metadata`` (pageNum,
+    pageSize, total). The IBKR OpenAPI spec calls ``pageSize`` the "items contained in the returning page" and
+    ``total`` "the total number of accounts returned for the page": either may be this page's count, so neither
+    says where the structure ends (see ``PositionEndpoints.all_subaccount_pages``)."""
 
     metadata: dict[str, Any] = Field(default_factory=dict)
     subaccounts: list[Account] = Field(default_factory=list)
@@ -111,3 +117,9 @@ class SubaccountsPage(IbkrModel):
     def total(self) -> int | None:
         value = self.metadata.get("total")
         return int(value) if isinstance(value, int | float) else None
+
+    @property
+    def page_size(self) -> int:
+        """How many accounts a full page holds: IBKR's 20, or ``pageSize`` when it says more."""
+        value = self.metadata.get("pageSize")
+        return max(SUBACCOUNTS2_PAGE, int(value)) if isinstance(value, int | float) else SUBACCOUNTS2_PAGE

@@ -18,6 +18,7 @@ ENDPOINT_LIMITS: list[tuple[str | None, re.Pattern[str], int, float]] = [
         (r"^/iserver/account/pnl/partitioned$", 1, 5.0),
         (r"^/portfolio/accounts$", 1, 5.0),
         (r"^/portfolio/subaccounts$", 1, 5.0),
+        (r"^/portfolio/subaccounts2$", 1, 5.0),  # docs/cpapi.md section 2, as the client paces it
         (r"^/pa/(performance|summary|transactions)$", 1, 900.0),
         (r"^/fyi/", 1, 1.0),
         (r"^/tickle$", 1, 1.0),

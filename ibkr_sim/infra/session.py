@@ -30,6 +30,7 @@ class Session:
     established: bool = False
     primed_iserver: bool = False
     primed_portfolio: bool = False
+    listed_subaccounts: set[str] = field(default_factory=set)  # an advisor's sub-accounts listed this session
     fail: str = ""
     token: str = ""
     auth_time_ms: int = 0
@@ -52,6 +53,7 @@ class Session:
         self.sso = self.authenticated = self.connected = self.established = True
         self.competing = self.held_elsewhere = False
         self.primed_iserver = self.primed_portfolio = False
+        self.listed_subaccounts.clear()
         self.fail = ""
         self.token = secrets.token_hex(16)
         self.auth_time_ms = int(time.time() * 1000)
@@ -63,6 +65,7 @@ class Session:
         self.sso = self.authenticated = self.connected = self.established = self.competing = False
         self.held_elsewhere = False
         self.primed_iserver = self.primed_portfolio = False
+        self.listed_subaccounts.clear()
         self.token = ""
         self.suppressed.clear()
         self.events.append(f"session ended: {why}")

@@ -8,8 +8,9 @@ module, named in :data:`TABLES`), and a call to ``tests/integration/test_sim_spe
 
 from __future__ import annotations
 
-from ibkr_sim.routes import contracts, marketdata, orders, portfolio, session
+from ibkr_sim.routes import accounts, contracts, marketdata, orders, portfolio, session
 from ibkr_sim.routes.base import EndpointSpec
 
-TABLES = (session.endpoints, portfolio.endpoints, contracts.endpoints, marketdata.endpoints, orders.endpoints)
+TABLES = (session.endpoints, accounts.endpoints, portfolio.endpoints, contracts.endpoints, marketdata.endpoints,
+          orders.endpoints)
 ENDPOINTS: tuple[EndpointSpec, ...] = tuple(spec for table in TABLES for spec in table)

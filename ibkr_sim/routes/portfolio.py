@@ -1,4 +1,6 @@
-"""Accounts and portfolio endpoints, including IBKR's caching, priming and first-call-empty quirks."""
+"""Portfolio endpoints of one account (and daily P&L): IBKR's caching, priming and first-call-empty quirks.
+
+The account lists are in :mod:`ibkr_sim.routes.accounts`."""
 
 from __future__ import annotations
 
@@ -6,96 +8,24 @@ import dataclasses
 
 from starlette.requests import Request
 
-from ibkr_sim.infra.session import SERVER_INFO
-from ibkr_sim.routes.base import Endpoints, error, json_body
+from ibkr_sim.routes.accounts import account_object, portfolio_account
+from ibkr_sim.routes.base import Endpoints, error
 from ibkr_sim.routes.positions_view import PAGE_SIZE, position2_item, position_item, sort_key
 from ibkr_sim.routes.summary import summary
 from ibkr_sim.world import accounting
 
 endpoints = Endpoints()
 
-ALLOWED_ASSET_TYPES = "STK,CFD,OPT,FOP,WAR,FUT,BAG,PDC,CASH,IND,BOND,BILL,FUND,SLB,News,CMDTY,IOPT,ICU,ICS,PHYSS,CRYPTO"
-
-
-def _account_object(sim, acct) -> dict:
-    return {
-        "PrepaidCrypto-P": False, "PrepaidCrypto-Z": False, "accountAlias": None, "accountId": acct.id,
-        "accountStatus": acct.opened_ms, "accountTitle": acct.title, "accountVan": acct.id, "acctCustType": "LLC",
-        "brokerageAccess": True, "businessType": "IB_SALES", "category": "", "clearingStatus": "O",
-        "covestor": False, "currency": acct.base_currency, "desc": acct.id, "displayName": acct.title,
-        "faclient": False, "ibEntity": "IBLLC-US", "id": acct.id, "noClientTrading": False,
-        "parent": {"accountId": "", "isMChild": False, "isMParent": False, "isMultiplex": False, "mmc": []},
-        "trackVirtualFXPortfolio": True, "tradingType": "STKNOPT", "type": "DEMO",
-    }
-
-
-def _account(sim, request: Request):
-    acct_id = request.path_params.get("accountId", "")
-    acct = sim.world.accounts.get(acct_id)
-    if acct is None:
-        return None, error(400, f"Bad Request: account {acct_id} is not valid or not authorized for this user")
-    return acct, None
-
-
-@endpoints.route("GET", "/portfolio/accounts", access="portfolio", primes="portfolio")
-async def portfolio_accounts(sim, request: Request):
-    sim.session.primed_portfolio = True
-    return [_account_object(sim, a) for a in sim.world.accounts.values()]
-
-
-@endpoints.route("GET", "/portfolio/subaccounts", access="portfolio", primes="portfolio")
-async def portfolio_subaccounts(sim, request: Request):
-    sim.session.primed_portfolio = True
-    return [_account_object(sim, a) for a in sim.world.accounts.values()]
-
-
-@endpoints.route("GET", "/iserver/accounts", access="iserver", primes="iserver")
-async def iserver_accounts(sim, request: Request):
-    s = sim.session
-    if not s.authenticated:
-        return {} if s.competing else error(400, "Bad Request: no bridge")
-    s.primed_iserver = True
-    ids = sim.account_ids()
-    s.selected_account = s.selected_account or ids[0]
-    props = {"allowCustomerTime": True, "autoFx": False, "hasChildAccounts": False, "liteUnderPro": False,
-             "noFxConv": False, "supportsCashQty": True, "supportsFractions": True}
-    periods = {k: ["*"] for k in ("BOND", "CASH", "CFD", "CMDTY", "CRYPTO", "FUND", "FUT", "IND", "IOPT", "PHYSS",
-                                  "STK", "WAR")}
-    periods.update({k: ["2h", "1d", "2d", "1w", "1m"] for k in ("FOP", "OPT")})
-    return {
-        "accounts": ids, "acctProps": {i: dict(props) for i in ids},
-        "aliases": {"All": "All", **{i: i for i in ids}},
-        "allowFeatures": {
-            "allowCrypto": True, "allowDynAccount": False, "allowEventContract": True, "allowEventTrading": True,
-            "allowFA": False, "allowFXConv": True, "allowFinancialLens": True, "allowLiteUnderPro": False,
-            "allowMTA": False, "allowTypeAhead": True, "allowedAssetTypes": ALLOWED_ASSET_TYPES, "debugPnl": True,
-            "liteUser": False, "research": True, "restrictTradeSubscription": False, "showEUCostReport": False,
-            "showGFIS": True, "showImpactDashboard": True, "showTaxOpt": True, "showUkUserLabels": False,
-            "showWebNews": True, "sideBySide": True, "snapshotRefreshTimeout": 30},
-        "chartPeriods": periods, "groups": ["All"], "isFT": False, "isPaper": True, "profiles": [],
-        "selectedAccount": s.selected_account, "serverInfo": dict(SERVER_INFO), "sessionId": s.token[:8] + ".sim",
-    }
-
-
-@endpoints.route("POST", "/iserver/account", access="iserver")
-async def switch_account(sim, request: Request):
-    body = await json_body(request) or {}
-    acct_id = body.get("acctId")
-    if acct_id not in sim.world.accounts:
-        return error(400, f"Bad Request: account {acct_id} is not valid or not authorized for this user")
-    sim.session.selected_account = acct_id
-    return {"acctId": acct_id, "set": True}
-
 
 @endpoints.route("GET", "/portfolio/{accountId}/meta", access="portfolio")
 async def account_meta(sim, request: Request):
-    acct, err = _account(sim, request)
-    return err or _account_object(sim, acct)
+    acct, err = portfolio_account(sim, request)
+    return err or account_object(sim, acct)
 
 
 @endpoints.route("GET", "/portfolio/{accountId}/positions/{pageId}", access="portfolio")
 async def positions_page(sim, request: Request):
-    acct, err = _account(sim, request)
+    acct, err = portfolio_account(sim, request)
     if err:
         return err
     try:
@@ -114,7 +44,7 @@ async def positions_page(sim, request: Request):
 
 @endpoints.route("POST", "/portfolio/{accountId}/positions/invalidate", access="portfolio")
 async def invalidate_positions(sim, request: Request):
-    acct, err = _account(sim, request)
+    acct, err = portfolio_account(sim, request)
     if err:
         return err
     sim.positions_cache.pop(acct.id, None)
@@ -123,7 +53,7 @@ async def invalidate_positions(sim, request: Request):
 
 @endpoints.route("GET", "/portfolio2/{accountId}/positions", access="portfolio")
 async def positions2(sim, request: Request):
-    acct, err = _account(sim, request)
+    acct, err = portfolio_account(sim, request)
     if err:
         return err
     rows = sorted(acct.holdings.values(), key=sort_key(sim.world, request.query_params.get("sort", "name")),
@@ -140,7 +70,7 @@ def _conid(request: Request) -> int | None:
 
 @endpoints.route("GET", "/portfolio/{accountId}/position/{conid}", access="portfolio")
 async def position_by_conid(sim, request: Request):
-    acct, err = _account(sim, request)
+    acct, err = portfolio_account(sim, request)
     if err:
         return err
     h = acct.holdings.get(_conid(request))
@@ -156,19 +86,19 @@ async def positions_across_accounts(sim, request: Request):
 
 @endpoints.route("GET", "/portfolio/{accountId}/summary", access="portfolio")
 async def account_summary(sim, request: Request):
-    acct, err = _account(sim, request)
+    acct, err = portfolio_account(sim, request)
     return err or summary(sim.world, acct)
 
 
 @endpoints.route("GET", "/portfolio/{accountId}/ledger", access="portfolio")
 async def account_ledger(sim, request: Request):
-    acct, err = _account(sim, request)
+    acct, err = portfolio_account(sim, request)
     return err or accounting.ledger(sim.world, acct)
 
 
 @endpoints.route("GET", "/portfolio/{accountId}/allocation", access="portfolio")
 async def account_allocation(sim, request: Request):
-    acct, err = _account(sim, request)
+    acct, err = portfolio_account(sim, request)
     if err:
         return err
     out: dict[str, dict[str, dict[str, float]]] = {k: {"long": {}, "short": {}} for k in ("assetClass", "group", "sector")}

@@ -59,7 +59,7 @@ class World:
     """Accounts, instruments and prices. ``tick_seconds`` > 0 moves prices on the wall clock; 0 freezes them."""
 
     def __init__(self, seed: int = 7, accounts: int = 3, positions: int = 20, tick_seconds: float = 5.0,
-                 today: dt.date | None = None) -> None:
+                 today: dt.date | None = None, subaccounts: int = 0, subaccount_positions: int = 6) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.today = today or dt.date.today()
@@ -74,15 +74,37 @@ class World:
         self._reprice_derivatives()
         self.open_price = {c: i.price for c, i in self.instruments.items()}
         self.accounts: dict[str, Account] = {}
-        for n in range(accounts):
-            acct = self._make_account(n, positions)
-            self.accounts[acct.id] = acct
+        self.master: str | None = None  # an advisor's master account (``subaccounts`` > 0)
+        if subaccounts:
+            self._make_advisor(subaccounts, subaccount_positions)
+        else:
+            for n in range(accounts):
+                acct = self._make_account(n, positions)
+                self.accounts[acct.id] = acct
         self.fills: list[Fill] = []
 
+    @property
+    def subaccount_ids(self) -> list[str]:
+        """An advisor's sub-accounts (every account but the master); without an advisor, every account."""
+        return [a for a in self.accounts if a != self.master]
+
     # ---- generation -------------------------------------------------------------------------------------------
+    def _make_advisor(self, subaccounts: int, positions: int) -> None:
+        """A financial advisor's structure: the ``DF…`` master (paper; a live one is ``F…``), which holds cash and
+        no positions, and its clients' ``DU…`` sub-accounts, each with a few positions (docs/cpapi.md section 2)."""
+        master = Account(f"DF{self.rng.randint(1_000_000, 9_999_999)}", "USD", "Advisor master",
+                         {"USD": round(self.rng.uniform(20_000, 80_000), 2)})
+        self.master = master.id
+        self.accounts[master.id] = master
+        for n in range(subaccounts):
+            acct = self._make_account(n, positions)
+            self.accounts[acct.id] = acct
+
     def _make_account(self, n: int, positions: int) -> Account:
         rng = self.rng
         acct_id = f"DU{rng.randint(1_000_000, 9_999_999)}"
+        while acct_id in self.accounts:  # hundreds of sub-accounts: ids must stay unique
+            acct_id = f"DU{rng.randint(1_000_000, 9_999_999)}"
         base = BASE_CURRENCIES[n % len(BASE_CURRENCIES)]
         title = ACCOUNT_TITLES[n % len(ACCOUNT_TITLES)]
         base_cash = round(rng.uniform(1.5e6, 4e6) / self.fx_usd[base], 2)
@@ -260,4 +282,4 @@ class World:
             accounts.append({"id": acct.id, "base_currency": acct.base_currency, "cash": dict(acct.cash),
                              "fx_rates": {c: self.rate(c, acct.base_currency) for c in self.fx_usd},
                              "positions": positions})
-        return {"accounts": accounts, "ticks": self.ticks}
+        return {"accounts": accounts, "ticks": self.ticks, "master": self.master}

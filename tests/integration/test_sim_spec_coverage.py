@@ -49,6 +49,7 @@ def test_account_and_portfolio_endpoints(sim, world):
     a, conid = world["acct"], world["conid"]
     call(sim, "GET", "/portfolio/accounts")
     call(sim, "GET", "/portfolio/subaccounts")
+    call(sim, "GET", "/portfolio/subaccounts2", "/portfolio/subaccounts2?page=0")
     call(sim, "GET", "/iserver/accounts")
     call(sim, "POST", "/iserver/account", json={"acctId": a})
     call(sim, "GET", "/portfolio/{accountId}/meta", f"/portfolio/{a}/meta")
