@@ -41,10 +41,13 @@ class Side(StrEnum):
 
 
 class TimeInForce(StrEnum):
+    """IBKR's ``tif`` values (v1 docs, Place Order: "GTC, OPG, DAY, IOC, PAX (CRYPTO ONLY)")."""
+
     DAY = "DAY"
     GTC = "GTC"
     IOC = "IOC"
     OPG = "OPG"
+    PAX = "PAX"
 
 
 class TrailingType(StrEnum):
@@ -189,6 +192,8 @@ class _Ticket(BaseModel):
                     issues.append(f"The {label} price must be greater than zero (got {exact(price)}).")
         if self.tif is TimeInForce.OPG and self.order_type not in (OrderType.MKT, OrderType.LMT):
             issues.append("OPG (at the opening auction) works only with market or limit orders.")
+        if self.tif is TimeInForce.PAX and self.asset_class is not AssetClass.CRYPTO:
+            issues.append("PAX is a time in force for crypto orders only; choose DAY, GTC, IOC or OPG.")
         return issues + self._instrument_problems()
 
     def _instrument_problems(self) -> list[str]:

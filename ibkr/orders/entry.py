@@ -17,7 +17,7 @@ from typing import Any
 
 from ibkr.errors import OrderValidationError
 from ibkr.numbers import exact
-from ibkr.orders.base import AssetClass, OrderType
+from ibkr.orders.base import AssetClass, OrderType, TimeInForce
 from ibkr.orders.tickets import BondOrder, CryptoOrder, ForexOrder, FutureOrder, OptionOrder, OrderTicket, StockOrder
 
 FAR_FROM_MARKET = 0.03
@@ -57,7 +57,7 @@ class TicketInput:
     stop_price: float | None = None
     trailing_amount: float | None = None
     trailing_type: str = "amt"
-    tif: str = "DAY"
+    tif: str | None = None  # None: the ticket class's default (the first of tifs_for)
     outside_rth: bool = False
     last_price: float | None = None
     tick: float | None = None  # the contract's minimum price variation (secdef incrementRules), when known
@@ -88,7 +88,8 @@ def make_ticket(inp: TicketInput) -> OrderTicket:
         "limit_price": inp.limit_price if kind in NEEDS_LIMIT else None,
         "stop_price": inp.stop_price if kind in NEEDS_STOP else None,
         "trailing_amount": inp.trailing_amount if kind == "TRAIL" else None,
-        "trailing_type": inp.trailing_type, "tif": inp.tif, "outside_rth": inp.outside_rth, "conid": pick.conid,
+        "trailing_type": inp.trailing_type, "outside_rth": inp.outside_rth, "conid": pick.conid,
+        **({"tif": inp.tif} if inp.tif else {}),  # none chosen: the ticket class's default
     }
     cls = AssetClass(pick.asset_class)
     if cls is AssetClass.STK:
@@ -222,3 +223,19 @@ def modify_problems(changes: dict[str, float], symbol: str, tick: float | None) 
 def order_types_for(asset_class: str) -> list[str]:
     """Order types the ticket offers; IBKR documents all five for every class it trades here."""
     return [t.value for t in OrderType]
+
+
+def tifs_for(asset_class: str) -> list[str]:
+    """Times in force a ticket form offers, the ticket class's default first. Crypto: IOC, GTC and PAX (PAX is
+    crypto only, IBKR v1 docs, Place Order; which other TIFs PAXOS takes is not confirmed, so no others are
+    offered). Every other class: DAY, GTC, IOC and OPG."""
+    if asset_class == AssetClass.CRYPTO:
+        return [TimeInForce.IOC.value, TimeInForce.GTC.value, TimeInForce.PAX.value]
+    return [TimeInForce.DAY.value, TimeInForce.GTC.value, TimeInForce.IOC.value, TimeInForce.OPG.value]
+
+
+def tif_for(asset_class: str, held: str | None, held_for: str | None) -> str:
+    """The time in force a form shows, and so sends: the one it holds while that was chosen for this asset class
+    and is offered for it, else the class's default (a stock's OPG never becomes a crypto order's TIF unseen)."""
+    choices = tifs_for(asset_class)
+    return held if held in choices and held_for == asset_class else choices[0]

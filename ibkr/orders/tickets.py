@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from ibkr.orders.base import MONTHS, AssetClass, _Ticket
+from ibkr.orders.base import MONTHS, AssetClass, TimeInForce, _Ticket
 
 
 class StockOrder(_Ticket):
@@ -142,12 +142,18 @@ class BondOrder(_Ticket):
 
 
 class CryptoOrder(_Ticket):
-    """A cryptocurrency (``BTC``, ``ETH``, ...) on PAXOS."""
+    """A cryptocurrency (``BTC``, ``ETH``, ...) on PAXOS.
+
+    Time in force IOC by default. PAX is for crypto only (v1 docs, Place Order); which of the other TIFs PAXOS
+    accepts is not confirmed (docs/cpapi.md section 3: "Other crypto TIFs: uncertain"), so the default is IOC, a
+    documented TIF that never leaves an order resting unnoticed on a market that trades round the clock.
+    """
 
     asset_class: ClassVar[AssetClass] = AssetClass.CRYPTO
     kind: Literal["CRYPTO"] = "CRYPTO"
     symbol: str
     exchange: str = "PAXOS"
+    tif: TimeInForce = TimeInForce.IOC
 
     @property
     def instrument(self) -> str:

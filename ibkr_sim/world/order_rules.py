@@ -162,6 +162,10 @@ def parse_ticket(world, ticket: Any, account: str) -> Order | str:
     tif = str(ticket.get("tif") or "").strip().upper()
     if tif not in TIFS:
         return f"Invalid time in force: {ticket.get('tif')!r} (use DAY, IOC, GTC, OPG or PAX)"
+    # IBKR v1 docs, Place Order, tif: "GTC, OPG, DAY, IOC, PAX (CRYPTO ONLY)". Which other TIFs PAXOS refuses for
+    # crypto is not documented (docs/cpapi.md section 3), so a crypto ticket may carry any of them here.
+    if tif == "PAX" and inst.asset_class != "CRYPTO":
+        return f"Invalid time in force: PAX is for crypto orders only, not {inst.asset_class} (use DAY, IOC, GTC or OPG)"
     price, aux = _number(ticket.get("price")), _number(ticket.get("auxPrice"))
     trail_amt = _number(ticket.get("trailingAmt"))
     trail_type = ticket.get("trailingType")

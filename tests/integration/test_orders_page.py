@@ -156,6 +156,30 @@ def test_the_futures_picker_offers_ibkrs_contract_months_and_shows_the_earlier_e
     assert f"CL {picker.options[0]}: last trading day {expiry.isoformat()} · conid {front['conid']}" in captions
 
 
+def test_pax_is_offered_for_crypto_only_and_the_tif_shown_is_the_tif_on_the_ticket(orders_page):
+    # IBKR: "PAX (CRYPTO ONLY)". A TIF chosen for one asset class gives way to the next class's default, so a
+    # stock's OPG never rides on a crypto order unseen, nor PAX on a stock.
+    at = stock_ticket(orders_page())
+    at.selectbox(key="order_tif").set_value("OPG").run()
+
+    def ticket_line() -> str:
+        return next(c.value for c in at.caption if c.value.startswith("Ticket:"))
+
+    assert at.selectbox(key="order_tif").value == "OPG" and "OPG" in ticket_line()
+    at.segmented_control(key="order_asset_class").set_value("CRYPTO").run()
+    at.text_input(key="order_symbol_CRYPTO").input("BTC").run()
+    at.number_input(key="order_quantity").set_value(0.01).run()
+    crypto = at.selectbox(key="order_tif")
+    assert crypto.value == "IOC" and [o.split(" ")[0] for o in crypto.options] == ["IOC", "GTC", "PAX"]
+    assert ticket_line().endswith(" IOC · account " + at.selectbox(key="order_account").value), ticket_line()
+    crypto.set_value("PAX").run()
+    assert " PAX · account " in ticket_line() and not errors(at)
+    at.segmented_control(key="order_asset_class").set_value("STK").run()
+    stock = at.selectbox(key="order_tif")
+    assert stock.value == "DAY" and "PAX" not in " ".join(stock.options)
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def test_account_the_session_may_not_trade(orders_page, sim, monkeypatch):
     accounts = [a["id"] for a in sim.state()["accounts"]]
     view_only = accounts[-1]

@@ -14,7 +14,7 @@ from ibkr.errors import GatewayUnavailable, OrderRejected, OrderStatusUnknown, U
 from ibkr.models import LiveOrders, OrderAccepted, OrderDeclined, PendingConfirmation, Question, Trade, WhatIf
 from ibkr.orders import FutureOrder, OptionOrder, StockOrder
 from ibkr.orders import submission as order_state
-from ibkr.orders.entry import Pick, TicketInput, check, fingerprint, make_ticket
+from ibkr.orders.entry import Pick, TicketInput, check, fingerprint, make_ticket, tif_for, tifs_for
 from ibkr.orders.submission import OrderFlow, Stage
 from ibkr_desk.ui.orders.preview import markdown_table
 from ibkr_desk.ui.orders.text import ibkr_markdown
@@ -77,6 +77,22 @@ def test_derivative_picks_make_their_tickets():
     future = Pick("FUT", 500049680, "ES DEC26", "ES", contract_month="209912")
     assert isinstance(make_ticket(ticket_input(pick=option)), OptionOrder)
     assert isinstance(make_ticket(ticket_input(pick=future)), FutureOrder)
+
+
+def test_the_ticket_offers_pax_for_crypto_only_and_sends_the_tif_it_shows():
+    btc = Pick("CRYPTO", 479624278, "BTC · Bitcoin · PAXOS", "BTC", "USD")
+
+    crypto, stock = tifs_for("CRYPTO"), tifs_for("STK")
+    default = make_ticket(ticket_input(pick=btc, quantity=0.01, limit_price=60_000.0))
+    chosen = make_ticket(ticket_input(pick=btc, quantity=0.01, limit_price=60_000.0, tif=tif_for("CRYPTO", "PAX", "CRYPTO")))
+
+    assert crypto == ["IOC", "GTC", "PAX"] and "PAX" not in stock and stock[0] == "DAY"
+    assert all(c[0] == make_ticket(ticket_input(pick=p)).tif for c, p in ((crypto, btc), (stock, AAPL)))
+    assert default.body(btc.conid, None)["tif"] == "IOC" and chosen.body(btc.conid, None)["tif"] == "PAX"
+    assert tif_for("STK", "PAX", "CRYPTO") == "DAY", "PAX never stays on a stock ticket"
+    assert tif_for("CRYPTO", "OPG", "STK") == "IOC" and tif_for("CRYPTO", "GTC", "STK") == "IOC"
+    assert tif_for("STK", "GTC", "STK") == "GTC", "a choice stays while the class does"
+    assert "PAX" in check(ticket_input(tif="PAX")).errors[0]
 
 
 def test_the_fingerprint_follows_the_ticket_content():

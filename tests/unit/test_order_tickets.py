@@ -61,6 +61,21 @@ def test_wrong_values_are_refused_at_construction_in_plain_words():
         stock(colour="red")
 
 
+def test_pax_is_for_crypto_only_and_a_crypto_order_is_ioc_unless_told_otherwise():
+    # IBKR v1 docs, Place Order, tif: "GTC, OPG, DAY, IOC, PAX (CRYPTO ONLY)"; the ticket had no PAX and sent
+    # crypto as DAY.
+    btc = {"account_id": ACCOUNT, "symbol": "BTC", "side": "BUY", "quantity": 0.01}
+
+    plain, pax = CryptoOrder(**btc), CryptoOrder(**btc, tif="pax")
+    by_conid = ConidOrder(account_id=ACCOUNT, conid=479624278, sec_type="CRYPTO", side="BUY", quantity=1, tif="PAX")
+
+    assert plain.body(479624278, None)["tif"] == "IOC" and plain.describe().endswith("IOC")
+    assert pax.problems() == [] and pax.body(479624278, None)["tif"] == "PAX"
+    assert by_conid.problems() == []
+    assert stock(tif="PAX").problems() == ["PAX is a time in force for crypto orders only; choose DAY, GTC, IOC or OPG."]
+    assert stock().tif == "DAY", "other classes keep DAY"
+
+
 def test_names_are_forgiving_about_case_and_spelling():
     ticket = stock(side="sell", order_type="stop limit", stop_price=9, limit_price=8.5, tif="gtc")
 

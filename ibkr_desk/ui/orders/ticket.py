@@ -20,6 +20,8 @@ from ibkr.orders.entry import (
     order_types_for,
     price_format,
     round_price,
+    tif_for,
+    tifs_for,
 )
 from ibkr.orders.limits import OrderLimits, limit_problems, order_size
 from ibkr.portfolio import PortfolioSnapshot
@@ -32,7 +34,7 @@ CLASS_LABEL = {"STK": "Stock", "OPT": "Option", "FUT": "Future", "CASH": "Forex"
 TYPE_LABEL = {"MKT": "MKT · market", "LMT": "LMT · limit", "STP": "STP · stop", "STOP_LIMIT": "STOP_LIMIT · stop limit",
               "TRAIL": "TRAIL · trailing stop"}
 TIF_LABEL = {"DAY": "DAY · today", "GTC": "GTC · until cancelled", "IOC": "IOC · immediate or cancel",
-             "OPG": "OPG · opening auction"}
+             "OPG": "OPG · opening auction", "PAX": "PAX · crypto (PAXOS)"}
 
 
 @dataclass
@@ -83,8 +85,7 @@ def render(accounts: list[str], tradable: list[str], labels: dict[str, str], def
     tick = lookup.tick(pick.conid) if pick is not None else None
     limit, stop, trail, trail_type = _prices(asset_class, order_type, pick, last, tick, locked)
     cols = st.columns([3, 2])
-    tif = cols[0].selectbox("Time in force", list(TIF_LABEL), key=state.TIF, format_func=lambda t: TIF_LABEL[t],
-                            disabled=locked)
+    tif = _tif(cols[0], asset_class, locked)
     cols[1].markdown("&nbsp;")
     outside_rth = cols[1].checkbox("Outside RTH", key=state.OUTSIDE_RTH, disabled=locked,
                                    help="Allow the order to fill outside regular trading hours.")
@@ -176,6 +177,17 @@ def _prices(asset_class: str, order_type: str, pick: Pick | None, last: float | 
         trail_type = next(cols).radio("Trail by", ["amt", "%"], key=state.TRAIL_TYPE, horizontal=True,
                                       disabled=locked, format_func=lambda t: "amount" if t == "amt" else "percent")
     return limit, stop, trail, trail_type
+
+
+def _tif(where, asset_class: str, locked: bool) -> str:
+    """The time in force, from the class's choices (PAX for crypto only); a TIF chosen for another class gives way
+    to this class's default before the widget is drawn, so the TIF shown is the TIF sent."""
+    shown = tif_for(asset_class, st.session_state.get(state.TIF), st.session_state.get(state.TIF_FOR))
+    if st.session_state.get(state.TIF) != shown:
+        st.session_state[state.TIF] = shown
+    st.session_state[state.TIF_FOR] = asset_class
+    return where.selectbox("Time in force", tifs_for(asset_class), key=state.TIF, disabled=locked,
+                           format_func=lambda t: TIF_LABEL.get(t, t)) or shown
 
 
 def _side(locked: bool) -> str:
