@@ -17,6 +17,7 @@ _EXPORTS = {
     "BondOrder": "ibkr.orders",
     "ClientPortalClient": "ibkr.client",
     "CompetingSession": "ibkr.errors",
+    "BrokerageSessionMissing": "ibkr.errors",
     "ConfigurationError": "ibkr.errors",
     "ConidOrder": "ibkr.orders",
     "CryptoOrder": "ibkr.orders",
@@ -59,6 +60,7 @@ __all__ = [
     "BondOrder",
     "ClientPortalClient",
     "CompetingSession",
+    "BrokerageSessionMissing",
     "ConfigurationError",
     "ConidOrder",
     "CryptoOrder",
@@ -101,6 +103,7 @@ if TYPE_CHECKING:
     from ibkr.config import GatewayMode, Settings, SimSettings
     from ibkr.errors import (
         AccessDenied,
+        BrokerageSessionMissing,
         CompetingSession,
         ConfigurationError,
         GatewayBusy,

@@ -11,6 +11,7 @@ import requests
 
 from ibkr.errors import (
     AccessDenied,
+    BrokerageSessionMissing,
     GatewayBusy,
     InvalidResponse,
     NotAuthenticated,
@@ -22,8 +23,8 @@ from ibkr.errors import (
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _PRIMING = re.compile(r"query\s+/?(?:iserver/|portfolio/)?accounts?\s+first", re.I)
 _UNKNOWN_ACCOUNT = re.compile(
-    r"(invalid|unknown|bad|wrong)\s+account|account\b[^.]{0,40}?\b(not\s+found|invalid|unknown|does\s*n[o']t\s+exist"
-    r"|not\s+(?:valid|authori[sz]ed|permitted))",
+    r"(invalid|unknown|bad|wrong)\s+account|account(?:\s*id)?\b[^.]{0,40}?\b(not\s+found|invalid|unknown"
+    r"|does\s*n[o']t\s+exist|not\s+(?:valid|correct|authori[sz]ed|permitted))",
     re.I,
 )
 _SECRET_KEYS = frozenset({"session", "sessionid", "credential", "cookie", "set-cookie", "ip", "mac", "hardware_info",
@@ -68,6 +69,14 @@ def interpret(response: requests.Response, endpoint: str, login: str) -> Any:
             "The gateway refused this machine (Access Denied): add its IP address to ips.allow in the "
             "gateway's root/conf.yaml and restart the gateway.", status=status, endpoint=endpoint,
         )
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error if isinstance(error, str) else None
+    if message and "no bridge" in message.lower():  # 401 or 400 (BEZANT's and ibind's bodies): not a login problem
+        raise BrokerageSessionMissing(
+            f"The brokerage session is not open ({message!r}): the login is valid, nobody needs to log in again. "
+            "The gateway opens it by itself shortly after a login; if another platform (TWS, IBKR Mobile) holds "
+            "it, positions stay readable and Take over on the Gateway page opens it here.", status=status,
+            endpoint=endpoint, body=redact(body))
     if status == 401:
         raise NotAuthenticated(f"The gateway has no authenticated session. Log in at {login}.",
                                status=status, endpoint=endpoint, body=redact(body))
@@ -76,21 +85,15 @@ def interpret(response: requests.Response, endpoint: str, login: str) -> Any:
             "IBKR rate-limited this machine (429 Too Many Requests). Wait before refreshing.",
             retry_after=_retry_after(response.headers.get("Retry-After")), status=status, endpoint=endpoint,
         )
-    error = body.get("error") if isinstance(body, dict) else None
-    message = error if isinstance(error, str) else None
     if message:
         lowered = message.lower()
         if "no session" in lowered or "not authenticated" in lowered:
             raise NotAuthenticated(f"The gateway has no authenticated session ({message!r}). Log in at {login}.",
                                    status=status, endpoint=endpoint, body=redact(body))
-        if "no bridge" in lowered:
-            raise NotAuthenticated(
-                f"The brokerage session is not initialised ({message!r}). Initialise it (POST "
-                f"/iserver/auth/ssodh/init), or log in again at {login}.", status=status, endpoint=endpoint,
-                body=redact(body),
-            )
         if _PRIMING.search(message):
             raise NeedsPriming(message)
+    if status >= 500:
+        _deterministic(status, endpoint, message, body)
     if status in RETRY_STATUSES or status >= 500:
         raise GatewayBusy(
             f"The gateway answered {status}{': ' + message if message else ''}. IBKR's side is restarting or "
@@ -115,6 +118,32 @@ def interpret(response: requests.Response, endpoint: str, login: str) -> Any:
         raise RequestRejected(f"The gateway could not answer: {message}", status=status, endpoint=endpoint,
                               body=redact(body))
     return body
+
+
+_DETERMINISTIC_5XX: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, str], ...] = (
+    (re.compile(r"^GET /iserver/account/order/status/"), None,
+     "IBKR has no status for this order in the current brokerage session (it answers {status} for orders of "
+     "earlier sessions; look the order up in the trades or in TWS)."),
+    (re.compile(r"^GET /iserver/marketdata/history"), re.compile(r"chart data unavailable", re.I),
+     "IBKR has no chart data for this contract and period ({message})."),
+    (re.compile(r"^GET /portfolio/[^/]+/allocation"), None,
+     "IBKR has no allocation for this account: it answers {status} for an account without positions."),
+)
+"""5xx answers that mean the same every time, so retrying them only spends pacing: IBKR's spec (order status of
+a past session: 503; a wrong account: 500) and live reports (history "Chart data unavailable" 500; allocation
+of an empty account 500: stephus182/ibkr_core_mcp live-test-log). The gateway's own empty 503 after 10 s is
+transient and stays GatewayBusy everywhere else."""
+
+
+def _deterministic(status: int, endpoint: str, message: str | None, body: Any) -> None:
+    """Raise RequestRejected / UnknownAccount (never retried) for a 5xx that will not change on a retry."""
+    if message and _UNKNOWN_ACCOUNT.search(message):
+        raise UnknownAccount(f"IBKR does not know this account here: {message}", status=status, endpoint=endpoint,
+                             body=redact(body))
+    for where, text, meaning in _DETERMINISTIC_5XX:
+        if where.search(endpoint) and (text is None or (message and text.search(message))):
+            raise RequestRejected(meaning.format(status=status, message=message or f"HTTP {status}"),
+                                  status=status, endpoint=endpoint, body=redact(body))
 
 
 _NOT_JSON = object()

@@ -59,7 +59,6 @@ class ClientPortalClient(SessionEndpoints, PositionEndpoints, MarketDataEndpoint
         self._transport = transport or Transport(self.settings, limiter=limiter)
         self._sleep = sleep
         self._iserver_accounts = None
-        self._live_orders_warm = False
         self._placed: dict[str, object] = {}
 
     @property

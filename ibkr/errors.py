@@ -7,12 +7,13 @@ user what to do next::
     ├── ConfigurationError        settings that cannot work (bad gateway dir, no Java, port taken)
     ├── GatewayUnavailable        nothing answers, the connection dropped, or a timeout
     │   └── GatewayBusy           500/503: IBKR's backend is restarting or not ready (transient)
-    ├── NotAuthenticated          no session, 401, "no bridge": someone must log in
+    ├── NotAuthenticated          no session, 401, 302 to the login page: someone must log in
+    │   ├── BrokerageSessionMissing  "no bridge": logged in, the brokerage session is not open
     │   └── CompetingSession      another platform holds the brokerage session
     ├── AccessDenied              the gateway's ips.allow rejects this machine
     ├── InvalidResponse           the gateway answered something that is not the JSON we expect
     ├── RateLimited               429: IBKR's pacing limit was hit; wait before retrying
-    ├── RequestRejected           400/404 and other client errors the gateway explains
+    ├── RequestRejected           400/404, and 5xx that mean the same every time (never retried)
     │   └── UnknownAccount        an account id the session does not know
     └── OrderError
         ├── OrderValidationError  a ticket that is wrong before anything is sent
@@ -62,6 +63,11 @@ class GatewayBusy(GatewayUnavailable):
 
 class NotAuthenticated(IbkrError):
     """There is no authenticated session; a person must log in (or the brokerage session must be initialised)."""
+
+
+class BrokerageSessionMissing(NotAuthenticated):
+    """The login is valid but the brokerage session is not open (IBKR's "no bridge"): nobody needs to log in;
+    the gateway opens it by itself after a login, or another platform holds it (take over to trade here)."""
 
 
 class CompetingSession(NotAuthenticated):

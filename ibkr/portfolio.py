@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from ibkr.errors import IbkrError
+from ibkr.errors import IbkrError, NotAuthenticated, RateLimited
 from ibkr.models import Account, AccountSummary, Ledger, PartitionedPnl, Position
 
 if TYPE_CHECKING:
     from ibkr.client import ClientPortalClient
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ def load_portfolio(client: ClientPortalClient, fresh: bool = False) -> Portfolio
         summaries = {a: pool.submit(client.account_summary, a) for a in ids}
         ledgers = {a: pool.submit(client.ledger, a) for a in ids}
         positions = client.all_positions(ids, fresh=fresh)
-        summaries_done = {a: f.result() for a, f in summaries.items()}
-        ledgers_done = {a: f.result() for a, f in ledgers.items()}
         warnings: list[str] = []
+        summaries_done = _each_account(summaries, "balances and margin (summary)", warnings)
+        ledgers_done = _each_account(ledgers, "cash balances (ledger)", warnings)
         try:
             pnl: PartitionedPnl | None = pnl_future.result()
         except IbkrError as exc:
@@ -74,3 +75,24 @@ def load_portfolio(client: ClientPortalClient, fresh: bool = False) -> Portfolio
             warnings.append(f"Daily P&L is unavailable: {exc.message}")
     return PortfolioSnapshot(dt.datetime.now(dt.UTC), accounts, positions, summaries_done, ledgers_done, pnl,
                              tuple(warnings))
+
+
+def _each_account(futures: dict[str, Future[T]], what: str, warnings: list[str]) -> dict[str, T]:
+    """Each account's answer; an account whose read failed is left out with a warning naming it, so one closed
+    account or an advisor master without a ledger does not take the others off the page. A failure of every
+    account, a missing session and IBKR's pacing penalty fail the whole read (the last good one is kept)."""
+    done: dict[str, T] = {}
+    failed: list[IbkrError] = []
+    for account, future in futures.items():
+        try:
+            done[account] = future.result()
+        except (NotAuthenticated, RateLimited):
+            raise
+        except IbkrError as exc:
+            log.warning("%s of %s unavailable: %s", what, account, exc)
+            failed.append(exc)
+            warnings.append(f"Account {account}: its {what} could not be read ({exc.message}); it is shown "
+                            "without them.")
+    if failed and not done:
+        raise failed[0]
+    return done

@@ -109,6 +109,11 @@ class Refresher(Generic[T]):
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called: a long load can end early."""
+        return self._stopping
+
     def _effective_interval(self) -> float:
         return max(self.interval, self.headroom * (self._duration or 0.0))
 

@@ -46,10 +46,12 @@ from ibkr.errors import (
     GatewayBusy,
     GatewayUnavailable,
     IbkrError,
+    NotAuthenticated,
     RateLimited,
     RequestRejected,
 )
 from ibkr.pacing import PENALTY_SECONDS, PacingLimiter, default_limiter
+from ibkr.sessions import new_brokerage_session
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,9 @@ class Transport:
                 log.warning("%s failed (%s); retry %d/%d in %.2f s", endpoint, error.message, attempt,
                             self.max_retries, delay)
                 self.sleep(delay)
+            except NotAuthenticated:
+                new_brokerage_session(self.settings.gateway_url)  # what comes next is another session
+                raise
             except RateLimited as exc:
                 # Without Retry-After (IBKR sends none) this is the penalty box: hold back, retry nothing.
                 wait = exc.retry_after if exc.retry_after is not None else PENALTY_SECONDS

@@ -51,6 +51,7 @@ def clear_streamlit_caches() -> None:
 
     if _booted["manager"]:
         services.refresher().stop()
+        services.order_book().stop()
         services.gateway().stop()
         _booted["manager"] = False
     st.cache_data.clear()

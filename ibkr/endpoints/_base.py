@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import cache
@@ -13,7 +14,10 @@ from ibkr._http_errors import redact
 from ibkr.config import Settings
 from ibkr.errors import InvalidResponse
 from ibkr.models import IserverAccounts
+from ibkr.sessions import brokerage_session
 from ibkr.transport import Transport
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -49,7 +53,7 @@ class EndpointGroup:
     _transport: Transport
     _sleep: Callable[[float], None] = staticmethod(time.sleep)
     _iserver_accounts: IserverAccounts | None = None
-    _live_orders_warm: bool = False
+    _warm: dict[str, int] | None = None  # path -> the brokerage session it answered in
 
     def _get(self, kind: type[T], path: str, params: dict[str, Any] | None = None) -> T:
         return parse_as(kind, self._transport.get(path, params=_clean(params)), f"GET {path}")
@@ -57,10 +61,31 @@ class EndpointGroup:
     def _post(self, kind: type[T], path: str, json: Any = None, *, idempotent: bool) -> T:
         return parse_as(kind, self._transport.post(path, json=json, idempotent=idempotent), f"POST {path}")
 
+    def _warm_get(self, kind: type[T], path: str, params: dict[str, Any], empty: Callable[[T], bool]) -> T:
+        """GET a read that IBKR answers empty on its first call of a brokerage session (live orders, trades):
+        an empty first answer in this session is asked once more. The session is the gateway's, counted
+        process-wide (:mod:`ibkr.sessions`), so a keeper's re-login or the nightly reset starts the warm-up
+        over. Tracked per session and endpoint, as it was measured live (the first call of a fresh session); a
+        second empty ask per account would cost 5.5 s of IBKR's pacing each."""
+        warm = self._warm if self._warm is not None else {}
+        self._warm = warm
+        key = path
+        session = brokerage_session(self.settings.gateway_url)
+        result = self._get(kind, path, params)
+        if empty(result) and warm.get(key) != session:
+            log.debug("%s empty on its first call of the brokerage session; asking again", path)
+            result = self._get(kind, path, params)
+        warm[key] = session
+        return result
+
+    def _forget_warm(self, path: str) -> None:
+        if self._warm:
+            self._warm.pop(path, None)
+
     def _after_reauthentication(self) -> None:
         """Forget session-bound state; the next /iserver call re-primes with /iserver/accounts."""
         self._iserver_accounts = None
-        self._live_orders_warm = False
+        self._warm = None
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:

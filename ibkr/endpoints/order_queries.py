@@ -7,13 +7,24 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from ibkr.endpoints._base import EndpointGroup, ibkr_endpoint, parse_as
+from pydantic import RootModel, model_validator
+
+from ibkr.endpoints._base import EndpointGroup, ibkr_endpoint
 from ibkr.errors import OrderValidationError
 from ibkr.models import LiveOrders, Order, OrderStatus, QuestionsSuppressed, Trade
 from ibkr.orders import AssetClass, ConidOrder, OrderType, TimeInForce, order_type_named, side_named
 
 log = logging.getLogger(__name__)
 TAG = "Trading Orders"
+
+
+class _TradeList(RootModel[list[Trade]]):
+    """``GET /iserver/account/trades``: a list of executions (an empty body is none)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_is_empty(cls, data: Any) -> Any:
+        return [] if data is None else data
 
 
 class OrderQueryEndpoints(EndpointGroup):
@@ -30,16 +41,12 @@ class OrderQueryEndpoints(EndpointGroup):
         apart (IBKR allows one per 5 s). Pass ``account_id`` on multi-account logins (an omitted account can give
         a false empty answer).
         """
+        path = "/iserver/account/orders"
         params = {"accountId": account_id, "filters": ",".join(filters) if filters else None}
         if force:
-            self._get(LiveOrders, "/iserver/account/orders", {**params, "force": True})
-            self._live_orders_warm = False
-        result = self._get(LiveOrders, "/iserver/account/orders", params)
-        if not result.orders and not self._live_orders_warm:
-            log.debug("live orders empty on the first call of the session; asking again")
-            result = self._get(LiveOrders, "/iserver/account/orders", params)
-        self._live_orders_warm = True
-        return result.orders
+            self._get(LiveOrders, path, {**params, "force": True})
+            self._forget_warm(path)
+        return self._warm_get(LiveOrders, path, params, lambda r: not r.orders).orders
 
     @ibkr_endpoint("GET", "/iserver/account/order/status/{orderId}", TAG)
     def order_status(self, order_id: int | str) -> OrderStatus:
@@ -48,12 +55,16 @@ class OrderQueryEndpoints(EndpointGroup):
 
     @ibkr_endpoint("GET", "/iserver/account/trades", TAG)
     def trades(self, days: int | None = None, *, account_id: str | None = None) -> list[Trade]:
-        """Executions of the last ``days`` days (1 to 7; IBKR's default is the current day)."""
+        """Executions of the last ``days`` days (1 to 7; IBKR's default is the current day).
+
+        Like live orders, IBKR answers the first call of a brokerage session with an empty list, so an empty
+        first answer is asked once more (5.5 s later, IBKR's pacing). Pass ``account_id`` with several accounts:
+        without it IBKR answers for the selected account only.
+        """
         if days is not None and not 1 <= days <= 7:
             raise ValueError(f"IBKR keeps executions for at most 7 days; asked for {days}.")
-        data = self._transport.get("/iserver/account/trades",
-                                   params={k: v for k, v in {"days": days, "accountId": account_id}.items() if v})
-        return parse_as(list[Trade], data or [], "GET /iserver/account/trades")
+        params = {"days": days, "accountId": account_id}
+        return self._warm_get(_TradeList, "/iserver/account/trades", params, lambda r: not r.root).root
 
     @ibkr_endpoint("POST", "/iserver/questions/suppress", TAG)
     def suppress_questions(self, message_ids: Iterable[str]) -> QuestionsSuppressed:

@@ -31,6 +31,7 @@ from ibkr.gateway._record import StateRecord
 from ibkr.gateway._simulator import SimGateway
 from ibkr.gateway._state import AuthState, Probe
 from ibkr.pacing import PacingLimiter
+from ibkr.sessions import new_brokerage_session
 
 FAST_PROBE_SECONDS = 2.0  # tickle interval while not authenticated
 UNANSWERED_LIMIT = 3  # failed tickles in a row before a live process of ours counts as hung
@@ -202,6 +203,7 @@ class SessionKeeper:
             record.clear_prompt()
             fingerprint = probe.session_fingerprint or "unknown"
             if self._primed_for != fingerprint and self.http.prime_accounts():
+                new_brokerage_session(self.settings.gateway_url)  # a new brokerage session: warm-ups start over
                 self._primed_for = fingerprint
                 record.event("primed /iserver/accounts")
                 self.validate_sso()

@@ -38,6 +38,13 @@ class AuthState(StrEnum):
     AUTHENTICATED = "authenticated"
 
     @property
+    def portfolio_readable(self) -> bool:
+        """The login (SSO) is valid, so IBKR serves ``/portfolio`` read-only even without the brokerage session
+        (another platform holds it, or it is not open yet): "requesting portfolio information without breaking
+        existing trading sessions" (IBKR's v1 docs and Web API docs, Trading Sessions)."""
+        return self in (AuthState.NOT_CONNECTED, AuthState.COMPETING, AuthState.AUTHENTICATED)
+
+    @property
     def rung(self) -> int:
         """Position on the ladder: 0 (NOT_RUNNING) to 5 (AUTHENTICATED)."""
         return list(AuthState).index(self)

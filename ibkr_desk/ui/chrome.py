@@ -154,6 +154,8 @@ def data_or_stop(loaded: loaders.Loaded):
             st.info("Reading positions and balances from the gateway; the page fills in when they arrive.",
                     icon=":material/hourglass_top:")
         st.stop()
+    if loaded.read_only:
+        st.info(loaded.read_only, icon=":material/visibility:")
     for warning in loaded.snapshot.warnings:
         st.caption(f":material/info: {warning}")
     return loaded.snapshot

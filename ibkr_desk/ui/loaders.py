@@ -45,6 +45,18 @@ class Loaded:
     waiting: bool = False  # the gateway is not ready (the prompt says what to do); nothing was asked of it
     loading: bool = False  # a load is under way (the first one, or "Refresh now")
     generation: int = 0  # the refresher's load count when this was read
+    read_only: str | None = None  # why only IBKR's read-only view is shown (no brokerage session here)
+
+
+READ_ONLY = {
+    AuthState.COMPETING: "Read-only view: another platform (TWS, IBKR Mobile or a second Client Portal login) holds "
+                         "the brokerage session. Positions, balances, ledger and margin are IBKR's read-only "
+                         "portfolio data and keep refreshing; daily P&L, live orders and trading need the brokerage "
+                         "session here: take over only if you mean to end the other session.",
+    AuthState.NOT_CONNECTED: "Read-only view: the brokerage session is not open yet. Positions, balances, ledger "
+                             "and margin are IBKR's read-only portfolio data; daily P&L, live orders and trading "
+                             "wait for the brokerage session.",
+}
 
 
 def snapshot() -> Loaded:
@@ -52,7 +64,7 @@ def snapshot() -> Loaded:
     refresher = services.refresher()
     status = refresher.status()
     state = services.gateway().state
-    if state != AuthState.AUTHENTICATED:
+    if not state.portfolio_readable:
         return Loaded(status.value, f"The gateway is not ready ({state.value.replace('_', ' ')}).",
                       stale=True, waiting=True, generation=status.generation)
     if status.generation == 0 and refresher.wait(0, FIRST_WAIT):
@@ -60,7 +72,7 @@ def snapshot() -> Loaded:
     snap = status.value
     stale = status.error is not None or (snap is not None and age_seconds(snap) > 2 * status.interval)
     return Loaded(snap, status.error, stale=stale, loading=status.loading_since is not None,
-                  generation=status.generation)
+                  generation=status.generation, read_only=READ_ONLY.get(state))
 
 
 def refresh() -> None:
@@ -75,7 +87,7 @@ def age_seconds(snap: PortfolioSnapshot) -> float:
 def poll(loaded: Loaded) -> bool:
     """For a page's freshness timer, without asking the gateway: True when a full rerun would show something
     newer (a load finished, good or failed, since the page was drawn, or the gateway became ready)."""
-    if services.gateway().state != AuthState.AUTHENTICATED:
+    if not services.gateway().state.portfolio_readable:
         return False
     return loaded.waiting or services.refresher().status().generation != loaded.generation
 

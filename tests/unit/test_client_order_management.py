@@ -7,6 +7,7 @@ import pytest
 from ibkr.errors import OrderRejected, OrderStatusUnknown, OrderValidationError
 from ibkr.models import OrderAccepted
 from ibkr.orders import ConidOrder, FutureOrder
+from ibkr.sessions import new_brokerage_session
 from tests.fixtures.cpapi_samples import load_sample, sample_text
 
 ACCOUNT = "U1234567"
@@ -133,6 +134,32 @@ def test_live_orders_ask_again_when_the_first_call_is_empty(client, trading):
 
     assert [o.order_id for o in first] == [1370093238] and later == []
     assert trading.count("GET", "/iserver/account/orders") == 3  # empty+data, then one call once warm
+
+
+def test_trades_ask_again_when_the_first_call_of_the_brokerage_session_is_empty(client, trading):
+    fills = load_sample("GET_iserver_account_trades.json")
+    trading.add("GET", "/iserver/account/trades", {"json": []}, {"json": fills}, {"json": []}, {"json": []},
+                {"json": fills})
+
+    first = client.trades(days=7, account_id=ACCOUNT)
+    later = client.trades(days=7, account_id=ACCOUNT)
+    assert len(first) == len(fills) and later == []
+    assert trading.count("GET", "/iserver/account/trades") == 3
+
+    new_brokerage_session(client.settings.gateway_url)  # e.g. the keeper re-opened the session at night
+    assert len(client.trades(days=7, account_id=ACCOUNT)) == len(fills)
+    assert trading.count("GET", "/iserver/account/trades") == 5
+
+
+def test_the_warm_up_is_tracked_per_brokerage_session_not_per_client(client, trading):
+    trading.add("GET", "/iserver/account/orders", {"json": {"orders": []}})
+
+    client.live_orders("U1")
+    client.live_orders("U2")
+    assert trading.count("GET", "/iserver/account/orders") == 3, "the session warms up once"
+    new_brokerage_session(client.settings.gateway_url)  # the keeper primed a new session, or one ended
+    client.live_orders("U1")
+    assert trading.count("GET", "/iserver/account/orders") == 5
 
 
 def test_live_orders_force_refreshes_then_reads(client, trading):

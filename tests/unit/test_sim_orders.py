@@ -138,7 +138,8 @@ def test_a_market_order_of_each_asset_class_fills_and_moves_position_and_cash_by
         "order_id": int(body[0]["order_id"]), "account": acct, "conid": conid, "cOID": f"mkt-{asset_class}",
         "side": "BUY", "quantity": qty, "order_type": "MKT", "status": "Filled", "filled": qty, "price": None,
         "aux_price": None}
-    trades = gw.call("GET", "/iserver/account/trades")[1]
+    gw.call("GET", "/iserver/account/trades", params={"accountId": acct})  # the session's warm-up call
+    trades = gw.call("GET", "/iserver/account/trades", params={"accountId": acct})[1]
     mine = [t for t in trades if t["order_id"] == fill.order_id]
     assert len(mine) == 1 and mine[0]["side"] == "B" and mine[0]["size"] == qty
     assert float(mine[0]["price"]) == pytest.approx(fill.price) and mine[0]["commission"] == f"{fill.commission:.2f}"
@@ -410,6 +411,23 @@ def test_a_stop_limit_triggers_then_fills_only_within_its_limit(gw):
 def test_a_snapshot_preflight_removes_the_no_market_data_question(gw):
     gw.client.get("/v1/api/iserver/marketdata/snapshot", params={"conids": str(AAPL), "fields": "31"})
     assert gw.place(ticket(AAPL))[1] == ["o10151", "o10153"]
+
+
+def test_trades_answer_empty_first_and_only_for_the_selected_account_without_account_id(gw):
+    # MCP (live, 2026-07-06): a fresh brokerage session answers trades empty on the first call; v1 docs: trades
+    # are "for the currently selected account"; code-rabi PR #44: no accountId on a multi-account login.
+    others = [a for a in gw.sim.world.accounts if a != gw.acct]
+    for acct in (gw.acct, others[0]):
+        gw.call("POST", "/iserver/account", json={"acctId": acct})
+        gw.place(ticket(AAPL, qty=1), acct=acct)
+    assert gw.call("GET", "/iserver/account/trades")[1] == [], "the first call of the session is empty"
+    gw.call("POST", "/iserver/account", json={"acctId": gw.acct})
+    selected = gw.call("GET", "/iserver/account/trades")[1]
+    assert selected and {t["account"] for t in selected} == {gw.acct}
+    named = gw.call("GET", "/iserver/account/trades", params={"accountId": others[0]})[1]
+    assert named and {t["account"] for t in named} == {others[0]}
+    orders = gw.call("GET", "/iserver/account/orders")[1]["orders"]
+    assert {o["acct"] for o in orders} <= {gw.acct}
 
 
 def test_cancelling_a_us_future_needs_manual_indicator(gw):

@@ -11,6 +11,7 @@ import requests
 from ibkr.config import Settings
 from ibkr.errors import (
     AccessDenied,
+    BrokerageSessionMissing,
     ConfigurationError,
     GatewayBusy,
     GatewayUnavailable,
@@ -116,7 +117,9 @@ ERROR_SHAPES = [
     ("401", dict(status_code=401, json={"error": "not authorized"}), NotAuthenticated, "Log in at"),
     ("no session", dict(status_code=200, json={"error": "no session"}), NotAuthenticated, "Log in at"),
     ("no bridge", dict(status_code=400, json={"error": "Bad Request: no bridge", "statusCode": 400}),
-     NotAuthenticated, "ssodh/init"),
+     BrokerageSessionMissing, "nobody needs to log in"),
+    ("401 no bridge", dict(status_code=401, json={"error": "no bridge", "statusCode": 401}),  # BEZANT's body
+     BrokerageSessionMissing, "nobody needs to log in"),
     ("302 sso", dict(status_code=302, headers={"Location": "https://gw.test:5000/sso/Dispatcher"}),
      NotAuthenticated, "login page"),
     ("403", dict(status_code=403, text="Forbidden"), AccessDenied, "ips.allow"),
@@ -152,6 +155,31 @@ def test_every_error_shape_maps_to_its_exception(transport, gateway, case, respo
     assert words in str(caught.value)
     assert caught.value.endpoint == f"POST {ORDER}"
     assert gateway.count("POST", ORDER) == 1  # an order request is never re-sent
+
+
+@pytest.mark.parametrize("path, response, words", [
+    ("/iserver/account/order/status/99", dict(status_code=503, text=""), "earlier sessions"),
+    ("/iserver/marketdata/history", dict(status_code=500, json={"error": "Chart data unavailable"}),
+     "no chart data"),
+    ("/portfolio/U1/allocation", dict(status_code=500, json={"error": "internal"}), "without positions"),
+    ("/portfolio/U9/summary", dict(status_code=500, json={"error": "accountId is not correct"}), "does not know"),
+])
+def test_a_5xx_that_means_the_same_every_time_is_not_retried_and_says_what_it_means(transport, gateway, path,
+                                                                                   response, words):
+    gateway.add("GET", path, response)
+
+    with pytest.raises(RequestRejected) as caught:
+        transport.get(path)
+
+    assert words in str(caught.value)
+    assert gateway.count("GET", path) == 1, "not retried: the answer would be the same"
+
+
+def test_the_gateways_own_503_elsewhere_is_still_transient_and_retried(transport, gateway):
+    gateway.add("GET", "/portfolio/accounts", dict(status_code=503, text=""), dict(json=[]))
+
+    assert transport.get("/portfolio/accounts") == []
+    assert gateway.count("GET", "/portfolio/accounts") == 2
 
 
 def test_non_json_error_never_surfaces_a_json_traceback(transport, gateway):

@@ -1,7 +1,8 @@
 """Live orders (status, filled, remaining, price) with cancel and modify, and the trades of the last 7 days.
 
-Both sections are fragments that refresh on their own; their reads (``ui.orders.lookups``) are cached briefly and
-shared by every viewer, which keeps them inside IBKR's pacing (one live-orders and one trades request per 5 s).
+Both sections are fragments that redraw every few seconds from what the process's background readers hold
+(``services.order_book``, :mod:`ibkr.order_book`): every account read with its own ``accountId``, at most one
+live-orders and one trades request per 5 s whatever the number of viewers.
 The frames are ``ibkr.analytics.orders``; the submissions ``ibkr.orders.submission``.
 """
 
@@ -13,46 +14,57 @@ import logging
 import streamlit as st
 
 from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
-from ibkr.errors import IbkrError
 from ibkr.models import Order
+from ibkr.order_book import Book
 from ibkr.orders.entry import modify_problems, price_format
 from ibkr.orders.submission import OrderFlow, Stage, clear, run
+from ibkr.refresher import Refresher
 from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.orders import lookups
-from ibkr_desk.ui.orders.lookups import LIVE_SECONDS, TRADES_SECONDS, live_orders_of, refresh, trades_of
+from ibkr_desk.ui.orders.lookups import refresh
 from ibkr_desk.ui.orders.submission import DISABLED_WHY, draw_flow, paused_for_answers
+from ibkr_desk.ui.services import LIVE_SECONDS, TRADES_SECONDS
 
 log = logging.getLogger(__name__)
 WORKING = ("PendingSubmit", "PreSubmitted", "Submitted")
+REDRAW_SECONDS = 3  # the fragments redraw from the readers' cache; a fill shows within a read round plus this
 
 
-def _scope(account_ids: list[str]) -> str | None:
-    return account_ids[0] if len(account_ids) == 1 else None
-
-
-def _read(what: str, account_ids: list[str], read) -> tuple[list, dt.datetime | None] | None:
-    """The live orders or trades, or the last good ones with their time and why they are not newer; None (and
-    a warning) when none ever loaded."""
+def _read(what: str, account_ids: list[str], reader: Refresher[Book]) -> tuple[list, dt.datetime | None] | None:
+    """What the background reader holds for the accounts shown (each read with its own ``accountId``: IBKR
+    answers without one for the selected account only), and the oldest time among them; notes for accounts
+    that failed or wait. None (with a note) while nothing was read yet."""
+    status = reader.status()
     waiting = services.submissions().awaiting_answers()
     if waiting is not None:  # IBKR cancels an order whose question waits while other order requests go in
-        found, as_of = lookups.last_good(what, _scope(account_ids))
         st.caption(f":material/pause: Not refreshed while IBKR waits for the answer to its question about "
-                   f"{waiting.title}" + (f" · as of {fmt.stamp(as_of)}" if as_of else ""))
-        return found, as_of
-    try:
-        found, as_of, failed = lookups.with_last_good(what, _scope(account_ids), read)
-    except IbkrError as exc:
-        st.warning(f"Could not load the {what}: {exc.message}", icon=":material/warning:")
+                   f"{waiting.title}")
+    book = status.value
+    if book is None:
+        if status.error:
+            st.warning(f"Could not load the {what}: {status.error}", icon=":material/warning:")
+        else:
+            st.caption(f":material/hourglass_top: Loading the {what} of every account...")
         return None
+    shown = [book[a] for a in account_ids if a in book] if account_ids else list(book.values())
+    found = [item for read in shown for item in read.items]
+    times = [r.as_of for r in shown if r.as_of]
+    oldest = min(times) if times else None
+    several = len(shown) > 1
+    failed = [f"{a}: {r.error}" if several else r.error for a, r in book.items()
+              if r.error and (not account_ids or a in account_ids)]
+    if status.error:
+        failed.insert(0, status.error)
     if failed:
-        st.warning(f"Showing the {what} as of {fmt.stamp(as_of)}: {failed}", icon=":material/history:")
-    return found, as_of
+        st.warning(f"Showing the {what} as of {fmt.stamp(oldest) if oldest else 'never'}: {'; '.join(failed)}",
+                   icon=":material/history:")
+    return found, oldest
 
 
-@st.fragment(run_every=LIVE_SECONDS, parallel=True)
+@st.fragment(run_every=REDRAW_SECONDS, parallel=True)
 def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> None:
     st.subheader("Live orders")
-    read = _read("live orders", account_ids, live_orders_of)
+    read = _read("live orders", account_ids, services.order_book().live)
     if read is None:
         return
     orders, as_of = read
@@ -78,7 +90,7 @@ def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> 
         st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", key="order_book_table",
                      column_config=config)
     st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · refreshes every "
-               f"{LIVE_SECONDS} s · as of {fmt.stamp(as_of or dt.datetime.now())}")
+               f"{LIVE_SECONDS:g} s or more (each account on its own) · as of {fmt.stamp(as_of) if as_of else '?'}")
     _actions(working, trading_enabled)
 
 
@@ -175,10 +187,10 @@ def _send(order: Order, changes: dict[str, float] | None) -> None:
     refresh()
 
 
-@st.fragment(run_every=TRADES_SECONDS, parallel=True)
+@st.fragment(run_every=REDRAW_SECONDS, parallel=True)
 def trades(account_ids: list[str], masked: bool) -> None:
     st.subheader("Trades, last 7 days")
-    read = _read("trades", account_ids, trades_of)
+    read = _read("trades", account_ids, services.order_book().trades)
     if read is None:
         return
     found, _ = read
@@ -199,4 +211,4 @@ def trades(account_ids: list[str], masked: bool) -> None:
     if masked:
         tables.mask(frame, config, ["quantity", "commission", "net_amount"])
     st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", column_config=config)
-    st.caption(f"{len(frame)} execution{'s' if len(frame) != 1 else ''} · refreshes every {TRADES_SECONDS} s")
+    st.caption(f"{len(frame)} execution{'s' if len(frame) != 1 else ''} · read every {TRADES_SECONDS:g} s or more")

@@ -7,72 +7,28 @@ Every function takes plain values (never widgets) and returns models, so Streaml
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import streamlit as st
 
-from ibkr.errors import IbkrError, RequestRejected
+from ibkr.errors import RequestRejected
 from ibkr.models import (
     ContractInfo,
-    Order,
     SecdefInfo,
     SecdefSearchResult,
     Snapshot,
     Strikes,
-    Trade,
 )
 from ibkr_desk.ui import services
 
 log = logging.getLogger(__name__)
 LOOKUP_TTL = 300
 QUOTE_TTL = 5
-LIVE_SECONDS = 8  # the live orders fragment's refresh; its cache lives 1 s less, > IBKR's 5 s pacing
-TRADES_SECONDS = 20
-
-
-@st.cache_data(ttl=LIVE_SECONDS - 1, show_spinner=False)  # > IBKR's 5 s pacing: a miss never waits
-def live_orders_of(account_id: str | None) -> list[Order]:
-    return services.client().live_orders(account_id)
-
-
-@st.cache_data(ttl=TRADES_SECONDS - 1, show_spinner=False)
-def trades_of(account_id: str | None) -> list[Trade]:
-    return services.client().trades(days=7, account_id=account_id)
-
-
-@st.cache_resource
-def _last_good() -> dict:
-    """The last live orders and trades that loaded, per account scope: shown (with their time) while a read
-    fails, so a penalty or a slow gateway never takes the Cancel buttons away."""
-    return {}
-
-
-def with_last_good(kind: str, account_id: str | None, read) -> tuple[list, dt.datetime | None, str | None]:
-    """``read(account_id)``, or the last good answer with its time and the reason the read failed.
-    Raises the read's IbkrError only when nothing was ever loaded."""
-    store = _last_good()
-    try:
-        found = read(account_id)
-    except IbkrError as exc:
-        saved = store.get((kind, account_id))
-        if saved is None:
-            raise
-        return saved[1], saved[0], exc.message
-    store[(kind, account_id)] = (dt.datetime.now().astimezone(), found)
-    return found, None, None
-
-
-def last_good(kind: str, account_id: str | None) -> tuple[list, dt.datetime | None]:
-    """The last live orders or trades that loaded for this scope (empty, None when none did)."""
-    saved = _last_good().get((kind, account_id))
-    return (saved[1], saved[0]) if saved else ([], None)
 
 
 def refresh() -> None:
-    """Forget the cached orders and trades (after anything was sent)."""
-    live_orders_of.clear()
-    trades_of.clear()
+    """Read the live orders and trades again soon (after anything was sent)."""
+    services.order_book().request()
 
 
 def _client():

@@ -1,0 +1,36 @@
+"""Brokerage sessions of each gateway, counted for the whole process.
+
+Some of IBKR's reads answer empty on the first call of a brokerage session while the gateway builds its cache
+(live orders and trades: docs/cpapi.md section 3.3). Whether a call is the first of a session is a property of
+the gateway's session, not of one client: the gateway keeper may re-open the session, the nightly reset may end
+it, another client of the same process may have been first. So every party that learns a session ended or began
+says so here, and a client compares the count it last saw with the current one.
+
+- :func:`new_brokerage_session` is called by the keeper when it primes a new session (a new login, or the
+  brokerage session opened again), and by the transport whenever the gateway says there is no session.
+- :func:`brokerage_session` is the current count for a gateway (any integer; only changes matter).
+"""
+
+from __future__ import annotations
+
+import threading
+
+_lock = threading.Lock()
+_count: dict[str, int] = {}
+
+
+def _key(gateway_url: str) -> str:
+    return gateway_url.rstrip("/").lower()
+
+
+def brokerage_session(gateway_url: str) -> int:
+    """How many brokerage sessions of this gateway the process has seen begin or end."""
+    with _lock:
+        return _count.get(_key(gateway_url), 0)
+
+
+def new_brokerage_session(gateway_url: str) -> None:
+    """The gateway's brokerage session ended or a new one began: warm-ups start over."""
+    with _lock:
+        key = _key(gateway_url)
+        _count[key] = _count.get(key, 0) + 1
