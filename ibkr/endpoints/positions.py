@@ -8,7 +8,8 @@ from typing import Any
 
 from ibkr.endpoints._base import ibkr_endpoint
 from ibkr.endpoints.accounts import AccountEndpoints
-from ibkr.models import Account, InvalidateResult, Position
+from ibkr.endpoints.contracts import ContractEndpoints
+from ibkr.models import Account, Contract, InvalidateResult, Position
 
 log = logging.getLogger(__name__)
 TAG = "Trading Portfolio"
@@ -17,10 +18,11 @@ SUBACCOUNTS_MAX = 100  # /portfolio/subaccounts lists at most this many (IBKR CP
 SUBACCOUNTS2_MAX_PAGES = 1000  # 20,000 sub-accounts: a bound on the paging, never reached by a real structure
 
 
-class PositionEndpoints(AccountEndpoints):
+class PositionEndpoints(ContractEndpoints, AccountEndpoints):
     """IBKR's "Portfolio" position endpoints (docs/cpapi.md section 2)."""
 
     max_workers: int = 8
+    _secdefs: dict[int, Contract] | None = None  # /trsrv/secdef answers by conid, kept for the client's life
     pages_in_flight: int = 3  # per account: how far ahead of the last full page to ask
 
     @ibkr_endpoint("GET", "/portfolio/{accountId}/positions/{pageId}", TAG)
@@ -137,7 +139,43 @@ class PositionEndpoints(AccountEndpoints):
                 if key not in seen:
                     seen.add(key)
                     out.append(row if row.acct_id else row.model_copy(update={"acct_id": account_id}))
-        return out
+        return self.complete_positions(out)
+
+    def complete_positions(self, rows: list[Position]) -> list[Position]:
+        """Rows that came without their security definition (no ``ticker``: IBKR sends them so "sometimes",
+        even with ``waitForSecDef``) completed from ``/trsrv/secdef``, 200 conids a call. Definitions change
+        rarely, so each conid is asked once per client and kept."""
+        missing = sorted({r.conid for r in rows if r.ticker is None})
+        if not missing:
+            return rows
+        if self._secdefs is None:
+            self._secdefs = {}
+        known = self._secdefs
+        wanted = [c for c in missing if c not in known]
+        if wanted:
+            for contract in self.secdef_by_conid(wanted):
+                known[contract.conid] = contract
+        return [_completed(r, known[r.conid]) if r.ticker is None and r.conid in known else r for r in rows]
+
+
+_SECDEF_FIELDS = ("ticker", "name", "full_name", "listing_exchange", "country_code", "expiry", "last_trading_day",
+                  "put_or_call", "multiplier", "und_conid", "display_rule")
+
+
+def _completed(row: Position, contract: Contract) -> Position:
+    """``row`` with the definition fields it lacks taken from ``contract`` (its own values win; a ``strike`` of 0
+    and an ``und_conid`` of 0 are IBKR's blanks)."""
+    update: dict[str, Any] = {}
+    for name in _SECDEF_FIELDS:
+        if getattr(row, name) in (None, 0) and getattr(contract, name) not in (None, ""):
+            update[name] = getattr(contract, name)
+    if not row.strike and contract.strike:
+        update["strike"] = contract.strike
+    if not row.increment_rules and contract.increment_rules:
+        update["increment_rules"] = contract.increment_rules
+    if not row.all_exchanges and contract.all_exchanges:
+        update["all_exchanges"] = ",".join(contract.all_exchanges)
+    return row.model_copy(update=update)
 
 
 class _Pager:
@@ -162,7 +200,9 @@ class _Pager:
         page = self.next_page[account_id]
         self.next_page[account_id] = page + 1
         self.in_flight[account_id] += 1
-        self.pending[self.pool.submit(self.client.positions_page, account_id, page)] = (account_id, page)
+        # waitForSecDef: without it IBKR may send rows without their definition (its spec; ibind #6)
+        future = self.pool.submit(self.client.positions_page, account_id, page, wait_for_secdef=True)
+        self.pending[future] = (account_id, page)
 
     def run(self) -> dict[str, list[Position]]:
         for account_id in self.accounts:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ibkr_sim.routes.base import json_body
+from ibkr_sim.routes.base import NO_SESSION_SHAPES, json_body
 
 SESSION_ACTIONS = ("expire", "compete", "logout", "drop_brokerage", "login")
 
@@ -28,6 +28,17 @@ def routes(sim) -> list[Route]:
     async def session_action(request: Request):
         body = await json_body(request) or {}
         action = body.get("action")
+        if isinstance(body.get("incomplete_secdef"), bool):
+            sim.session.incomplete_secdef = body["incomplete_secdef"]
+            if action is None and "no_session" not in body:
+                return JSONResponse({"incomplete_secdef": sim.session.incomplete_secdef})
+        if "no_session" in body:  # how requests without a session are answered from now on
+            if body["no_session"] not in NO_SESSION_SHAPES:
+                return JSONResponse({"error": f"no_session must be one of {', '.join(NO_SESSION_SHAPES)}"},
+                                    status_code=400)
+            sim.session.no_session_shape = body["no_session"]
+            if action is None:
+                return JSONResponse({"no_session": sim.session.no_session_shape})
         if action not in SESSION_ACTIONS:
             return JSONResponse({"error": f"action must be one of {', '.join(SESSION_ACTIONS)}"}, status_code=400)
         s = sim.session

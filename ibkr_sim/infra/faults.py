@@ -27,6 +27,10 @@ class Fault:
     status: int | None = None
     error: str | None = None  # the answer's {"error": ...} text; with no status, IBKR's 200 {"error": ...} shape
     drop: bool = False
+    # the gateway's own cut-off: an empty-body 503 with "x-response-time: 10000ms" (IBEAM #38), after the request
+    # was held ``latency`` seconds (10 on a real gateway); with phase "after" the request was handled (an order
+    # placed) before the cut-off answers, so the client cannot tell whether it was
+    cutoff: bool = False
     rate: float = 1.0
     count: int | None = None
     seconds: float | None = None
@@ -122,6 +126,11 @@ async def _disrupt(fault: Fault, send: Any) -> bool:
     if fault.latency:
         await asyncio.sleep(fault.latency)
     if fault.drop and _drop_connection(send):
+        return True
+    if fault.cutoff:
+        await send({"type": "http.response.start", "status": 503,
+                    "headers": [(b"content-length", b"0"), (b"x-response-time", b"10000ms")]})
+        await send({"type": "http.response.body", "body": b""})
         return True
     if fault.status or fault.error:
         await _send_error(send, fault.status or 200, fault.error)

@@ -38,6 +38,13 @@ class Session:
     pending_2fa: dict[str, str] = field(default_factory=dict)  # login ticket -> expected code
     suppressed: set[str] = field(default_factory=set)
     selected_account: str | None = None
+    # How the gateway answers a request without a session: "401" (401 {"error": "no session"}, IBEAM
+    # http_handler.py), "302" (a redirect to /sso/Login, BEZANT CHANGELOG: auth/status "302s to /sso/Login") or
+    # "200" (200 {"error": "no session"}, IBEAM). Real gateways use each; POST /sim/session {"no_session": ...}.
+    no_session_shape: str = "401"
+    # Position rows without their security definition even with waitForSecDef=true (POST /sim/session
+    # {"incomplete_secdef": true}); without waitForSecDef they always may be.
+    incomplete_secdef: bool = False
     events: list[str] = field(default_factory=list)
 
     # ---- lifecycle --------------------------------------------------------------------------------------------

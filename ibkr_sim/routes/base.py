@@ -70,6 +70,18 @@ def error(status: int, message: str, with_code: bool = True) -> tuple[int, dict]
     return status, body
 
 
+NO_SESSION_SHAPES = ("401", "302", "200")
+
+
+def no_session(shape: str) -> Response:
+    """The gateway's answer to a request without a session, in one of the shapes real gateways send."""
+    if shape == "302":
+        return Response(status_code=302, headers={"Location": "/sso/Login?forwardTo=22&RL=1&ip2loc=on"})
+    if shape == "200":
+        return JSONResponse({"error": "no session"})
+    return to_response(error(401, "no session"))
+
+
 def api_path(request: Request) -> str:
     """The request path with the ``/v1/api`` or ``/v1/portal`` prefix removed."""
     return api_path_of(request.url.path)
@@ -106,7 +118,7 @@ def guarded(sim: Any, spec: EndpointSpec) -> Callable[[Request], Awaitable[Respo
         session = sim.session
         session.expire_if_idle()
         if not session.sso:
-            return to_response(error(401, "no session"))
+            return no_session(session.no_session_shape)
         session.touch()
         if spec.access in ("portfolio", "iserver") and spec.primes != spec.access:
             if spec.access == "iserver" and not session.authenticated:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ibkr_sim.routes.base import Endpoints, error, json_body
+from ibkr_sim.routes.positions_view import full_name
 from ibkr_sim.world.instruments import MONTHS, Instrument, required
 from ibkr_sim.world.quotes import ContractIndex, contract_index, decimals, flag, lookup, parse_conid, tick_size
 from ibkr_sim.world.world import World
@@ -249,15 +250,12 @@ def secdef_entry(world: World, inst: Instrument) -> dict:
     elif cls == "BOND":
         kind = "CORP" if inst.sector != "Government" else "GOVT"
     digits = decimals(inst)
-    full = inst.symbol
-    if cls in ("OPT", "FUT"):
-        full = f"{inst.symbol} {_desc2(inst)}" if cls == "OPT" else f"{inst.symbol} {inst.month}"
     return {
         "allExchanges": inst.valid_exchanges, "assetClass": cls, "chineseName": "", "conid": inst.conid,
         "countryCode": inst.country, "currency": inst.currency,
         "displayRule": {"displayRuleStep": [{"decimalDigits": digits, "lowerEdge": 0.0, "wholeDigits": 4}],
                         "magnification": 0},
-        "expiry": inst.expiry if cls in ("OPT", "FUT", "BOND") else None, "fullName": full,
+        "expiry": inst.expiry if cls in ("OPT", "FUT", "BOND") else None, "fullName": full_name(inst),  # the same as a position row's
         "group": inst.group or und.group or SECTORS.get(cls, ""),
         "hasOptions": bool(idx.options.get(inst.conid)),
         "incrementRules": [{"increment": tick_size(inst), "lowerEdge": 0.0}],

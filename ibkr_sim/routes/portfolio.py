@@ -10,7 +10,14 @@ from starlette.requests import Request
 
 from ibkr_sim.routes.accounts import account_object, portfolio_account
 from ibkr_sim.routes.base import Endpoints, error
-from ibkr_sim.routes.positions_view import PAGE_SIZE, position2_item, position_item, sort_key
+from ibkr_sim.routes.positions_view import (
+    PAGE_SIZE,
+    lacks_secdef,
+    position2_item,
+    position_item,
+    sort_key,
+    without_secdef,
+)
 from ibkr_sim.routes.summary import summary
 from ibkr_sim.world import accounting
 
@@ -39,7 +46,12 @@ async def positions_page(sim, request: Request):
     rows = sorted(cached, key=sort_key(sim.world, request.query_params.get("sort", "name")),
                   reverse=request.query_params.get("direction", "a") == "d")
     chunk = rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE] if page >= 0 else []
-    return [position_item(sim.world, acct.id, h) for h in chunk]
+    # Without waitForSecDef=true some rows come without their definition, and with incomplete_secdef on (IBKR
+    # does so "sometimes", ibind #6) even with it: a client completes them from /trsrv/secdef.
+    waited = request.query_params.get("waitForSecDef", "").lower() == "true"
+    bare = not waited or sim.session.incomplete_secdef
+    return [without_secdef(item) if bare and lacks_secdef(h.conid) else item
+            for h in chunk for item in [position_item(sim.world, acct.id, h)]]
 
 
 @endpoints.route("POST", "/portfolio/{accountId}/positions/invalidate", access="portfolio")

@@ -38,7 +38,7 @@ def position_item(world: World, acct_id: str, h: Holding, page_size: int = PAGE_
         "chineseName": inst.name, "conExchMap": [], "conid": inst.conid, "contractDesc": contract_desc(inst),
         "countryCode": inst.country or "US", "currency": inst.currency, "displayRule": _display_rule(inst),
         "exchs": None, "exerciseStyle": "A" if cls == "OPT" else None, "expiry": inst.expiry if is_deriv else None,
-        "fullName": _full_name(inst), "group": inst.group, "hasOptions": cls == "STK" and inst.conid < 900_000_000,
+        "fullName": full_name(inst), "group": inst.group, "hasOptions": cls == "STK" and inst.conid < 900_000_000,
         "incrementRules": [{"increment": tick_size(inst), "lowerEdge": 0.0}], "isEventContract": False,
         "isUS": inst.country == "US", "lastTradingDay": inst.expiry if is_deriv else None,
         "listingExchange": inst.exchange, "mktPrice": inst.price, "mktValue": round(world.market_value(h), 2),
@@ -54,7 +54,27 @@ def position_item(world: World, acct_id: str, h: Holding, page_size: int = PAGE_
     return item
 
 
-def _full_name(inst: Instrument) -> str:
+SECDEF_KEPT = ("acctId", "assetClass", "avgCost", "avgPrice", "conExchMap", "conid", "contractDesc", "currency",
+               "exchs", "mktPrice", "mktValue", "model", "position", "realizedPnl", "unrealizedPnl")
+"""What a position row keeps without its security definition: the keys of IBKR's no-secDef example (spec,
+``individualPositionWithNoSecDef``); the rest are absent or empty as there (``multiplier`` null, ``strike`` 0)."""
+
+
+def without_secdef(item: dict) -> dict:
+    """A row as IBKR sends it before the security definition is loaded (IBKR's spec: "If false, position may
+    not have secDef portion"; ibind #6: rows "sometimes" come with 41 or 21 fields)."""
+    out = {k: item[k] for k in SECDEF_KEPT if k in item}
+    out.update(exerciseStyle=None, expiry=None, multiplier=None, putOrCall=None, strike=0.0, undConid=0)
+    return out
+
+
+def lacks_secdef(conid: int) -> bool:
+    """The rows the simulator sends without their definition (a deterministic quarter of the contracts)."""
+    return conid % 4 == 0
+
+
+def full_name(inst: Instrument) -> str:
+    """IBKR's ``fullName``: ``META Jun21'24 330 Put`` (its spec's examples), ``ES DEC26``, ``EUR.USD``."""
     if inst.asset_class == "OPT":
         exp = required(inst.expiry, "expiry")
         months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

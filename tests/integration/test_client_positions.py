@@ -64,6 +64,37 @@ def test_all_positions_returns_every_page_of_every_account_as_the_gateway_holds_
     SPEC.validate("GET", first.url, 200, first.json())
 
 
+SECDEF_FIELDS = ("ticker", "name", "full_name", "listing_exchange", "expiry", "strike", "put_or_call", "multiplier",
+                 "und_conid", "increment_rules")
+
+
+def test_rows_without_their_security_definition_are_completed_from_trsrv_secdef(big, client):
+    # IBKR sends some rows without the secdef portion (no ticker, multiplier null, strike 0) even with
+    # waitForSecDef=true; the labels and option terms of those rows were blank or wrong.
+    complete = {(p.acct_id, p.conid): p for p in client.all_positions()}
+    assert all(p.ticker for p in complete.values()), "asked with waitForSecDef=true, the simulator sends them whole"
+    big.admin("POST", "session", json={"incomplete_secdef": True})
+    try:
+        bare = big.api("GET", f"/portfolio/{next(iter(complete))[0]}/positions/0",
+                       params={"waitForSecDef": "true"}).json()
+        assert any("ticker" not in row for row in bare), "the simulator now leaves definitions out"
+        secdef_before = requests_to(big, "GET /trsrv/secdef")
+        with client_for(big) as fresh:
+            rows = fresh.all_positions()
+            asked = requests_to(big, "GET /trsrv/secdef") - secdef_before
+            incomplete = len({r["conid"] for r in bare if "ticker" not in r})
+            assert 1 <= asked <= -(-3000 // 4 // 200) + 1, asked  # 200 conids a call, each conid once
+            fresh.all_positions()
+            assert requests_to(big, "GET /trsrv/secdef") - secdef_before == asked, "definitions are kept"
+    finally:
+        big.admin("POST", "session", json={"incomplete_secdef": False})
+    assert incomplete
+    for row in rows:
+        whole = complete[(row.acct_id, row.conid)]
+        for name in SECDEF_FIELDS:
+            assert getattr(row, name) == getattr(whole, name), (row.conid, name)
+
+
 def test_fresh_positions_show_a_fill_that_the_cached_endpoint_does_not(big, client):
     account_id = big.state()["accounts"][0]["id"]
     client.all_positions([account_id])  # IBKR's position cache now holds this account's positions

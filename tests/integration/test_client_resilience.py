@@ -108,3 +108,47 @@ def test_an_order_answered_503_is_sent_once_and_reported_as_unknown_not_retried(
     assert not any(k.startswith("POST /iserver/reply/") for k in sim.stats()["requests"]), "no question answered"
     state = sim.state()
     assert len(state["orders"]) == placed_before and not [o for o in state["orders"] if o["cOID"] == raised.value.coid]
+
+
+def test_a_placement_cut_off_by_the_gateways_empty_503_is_resolved_by_its_coid(sim, client, account_id):
+    # The gateway itself answers a request it gave up on with an empty 503 ("x-response-time: 10000ms", IBEAM #38);
+    # the order may have been placed. Here it was: the client finds it by cOID and reports it, never re-sent.
+    orders_path = f"/iserver/account/{account_id}/orders"
+    (snap,) = client.snapshot([265598])  # the quote first: IBKR places it without a question
+    limit = round(snap.last_price * 0.98, 2)
+    posts_before = requests_to(sim, f"POST {orders_path}")
+    sim.fault(paths=["/iserver/account/*/orders"], methods=["POST"], cutoff=True, latency=1, phase="after", count=1)
+    ticket = StockOrder(account_id=account_id, symbol="AAPL", side="BUY", quantity=2, order_type="LMT",
+                        limit_price=limit)
+
+    result = client.place_order(ticket)
+
+    assert result.found_after_timeout is True and result.order_id
+    assert requests_to(sim, f"POST {orders_path}") == posts_before + 1, "sent exactly once"
+    (placed,) = [o for o in sim.state()["orders"] if o["cOID"] == result.coid]
+    assert str(placed["order_id"]) == result.order_id
+    client.cancel(account_id, result.order_id)
+
+
+@pytest.mark.parametrize("shape", ["401", "302", "200"])
+def test_every_pre_login_shape_of_a_real_gateway_says_log_in(sim, account_id, shape):
+    # Real gateways answer a request without a session with 401, a 302 to /sso/Login, or 200 {"error": "no
+    # session"} (IBEAM, BEZANT); each must read as "log in", never as data or as a busy gateway.
+    from ibkr import NotAuthenticated
+    from ibkr.gateway import AuthState
+    from ibkr.gateway._http import GatewayHttp
+
+    sim.admin("POST", "session", json={"no_session": shape, "action": "logout"})
+    try:
+        with client_for(sim) as client:
+            with pytest.raises(NotAuthenticated) as raised:
+                client.account_summary(account_id)
+            assert "Log in at" in str(raised.value)
+        http = GatewayHttp(client.settings.api_base, verify=str(sim.cert))
+        try:
+            assert http.tickle().state is AuthState.NO_SESSION
+        finally:
+            http.close()
+    finally:
+        sim.admin("POST", "session", json={"no_session": "401", "action": "login"})
+        sim.prime()
