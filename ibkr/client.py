@@ -40,7 +40,7 @@ from ibkr.transport import Transport
 __all__ = ["ClientPortalClient"]
 
 
-class ClientPortalClient(SessionEndpoints, PositionEndpoints, MarketDataEndpoints, TradingEndpoints):
+class ClientPortalClient(SessionEndpoints, PositionEndpoints, TradingEndpoints, MarketDataEndpoints):
     """A typed client for one gateway. Thread-safe; share one per process (e.g. ``st.cache_resource``).
 
     ``transport`` replaces the default :class:`Transport` (tests); ``limiter`` replaces the process-wide pacing

@@ -21,6 +21,7 @@ from typing import Any
 
 from ibkr.endpoints._base import ibkr_endpoint, parse_as
 from ibkr.endpoints.accounts import AccountEndpoints
+from ibkr.endpoints.marketdata import MarketDataEndpoints
 from ibkr.endpoints.order_queries import OrderQueryEndpoints
 from ibkr.endpoints.resolve import ContractResolver
 from ibkr.errors import (
@@ -45,6 +46,7 @@ from ibkr.models import (
     WhatIf,
 )
 from ibkr.orders import FUTURES_CLASSES, AssetClass, OrderTicket, new_coid
+from ibkr.sessions import brokerage_session
 
 log = logging.getLogger(__name__)
 TAG = "Trading Orders"
@@ -53,8 +55,10 @@ ORDER_LOCK = threading.RLock()
 """Serialises order requests of the whole process: concurrent placements make reply ids race (ibind #103)."""
 
 
-class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
+class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, MarketDataEndpoints):
     """The write side of IBKR's "Orders" group."""
+
+    _quoted: dict[int, int] | None = None  # conid -> the brokerage session whose snapshot preflight was sent
 
     def _placed_tickets(self) -> dict[str, Any]:
         """Tickets this client placed, by order id (and ``"cOID:<coid>"`` while questions are pending)."""
@@ -155,8 +159,13 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
 
     @ibkr_endpoint("POST", "/iserver/account/{accountId}/orders/whatif", TAG)
     def whatif(self, ticket: OrderTicket) -> WhatIf:
-        """Preview an order's commission and its effect on equity, margin and position; nothing is placed."""
+        """Preview an order's commission and its effect on equity, margin and position; nothing is placed.
+
+        IBKR: "Clients must query /iserver/marketdata/snapshot for the instrument prior to requesting the
+        /whatif endpoint" (v1 docs, Preview Order), so an instrument not quoted in this brokerage session is
+        quoted first (one snapshot call; its market data then streams for the session)."""
         conid, resolved = self._prepare(ticket)
+        self._quote_once(conid)
         path = f"/iserver/account/{ticket.account_id}/orders/whatif"
         body = {**resolved.body(conid, None), **self._origin(resolved.asset_class, None, None)}
         try:
@@ -165,6 +174,16 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints):
             raise OrderRejected(f"IBKR cannot preview this order: {_reason(exc)}", status=exc.status,
                                 endpoint=exc.endpoint, body=exc.body) from exc
         return parse_as(WhatIf, data, f"POST {path}")
+
+    def _quote_once(self, conid: int) -> None:
+        """A snapshot of ``conid`` unless this client asked for one in the current brokerage session."""
+        session = brokerage_session(self.settings.gateway_url)
+        if self._quoted is None:
+            self._quoted = {}
+        quoted = self._quoted
+        if quoted.get(conid) != session:
+            self.marketdata_snapshot([conid], fields=["31"])
+            quoted[conid] = session
 
     @ibkr_endpoint("DELETE", "/iserver/account/{accountId}/order/{orderId}", TAG)
     def cancel(

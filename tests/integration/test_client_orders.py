@@ -292,3 +292,16 @@ def test_a_question_left_waiting_while_another_order_goes_in_is_cancelled_and_sa
     new = [o for o in after["orders"] if o["order_id"] not in {b["order_id"] for b in before["orders"]}]
     assert [o["conid"] for o in new] == [AAPL], "only the other order exists"
     client.cancel(account_id, placed.order_id)
+
+
+def test_a_preview_quotes_the_instrument_first_so_ibkr_does_not_warn_of_blind_trading(sim, client, account_id):
+    # IBKR wants a snapshot of the instrument before /whatif (v1 docs, Preview Order); without it the preview
+    # carries its "without having market data" warning.
+    msft = StockOrder(account_id=account_id, symbol="MSFT", side="BUY", quantity=1, order_type="LMT",
+                      limit_price=100)
+    snapshots = requests_to(sim, "GET /iserver/marketdata/snapshot")
+
+    preview = client.whatif(msft)
+
+    assert requests_to(sim, "GET /iserver/marketdata/snapshot") == snapshots + 1
+    assert "without having market data" not in (preview.warn or ""), preview.warn

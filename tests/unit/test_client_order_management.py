@@ -28,6 +28,7 @@ def stop_limit() -> ConidOrder:
 def test_whatif_previews_without_placing(client, trading):
     trading.add("POST", f"/iserver/account/{ACCOUNT}/orders/whatif",
                 sample="POST_iserver_account_accountId_orders_whatif.json")
+    trading.add("GET", "/iserver/marketdata/snapshot", json_body=[{"conid": 265598}])
 
     preview = client.whatif(stop_limit())
 
@@ -36,6 +37,21 @@ def test_whatif_previews_without_placing(client, trading):
     assert (sent["price"], sent["auxPrice"], sent["orderType"]) == (139.5, 140.0, "STOP_LIMIT")
     assert "cOID" not in sent
     assert trading.count("POST", f"/iserver/account/{ACCOUNT}/orders") == 0
+
+
+def test_a_whatif_quotes_the_instrument_first_once_per_brokerage_session(client, trading):
+    # IBKR: "Clients must query /iserver/marketdata/snapshot for the instrument prior to requesting /whatif".
+    trading.add("POST", f"/iserver/account/{ACCOUNT}/orders/whatif",
+                sample="POST_iserver_account_accountId_orders_whatif.json")
+    trading.add("GET", "/iserver/marketdata/snapshot", json_body=[{"conid": 265598}])
+
+    client.whatif(stop_limit())
+    client.whatif(stop_limit())
+    assert trading.count("GET", "/iserver/marketdata/snapshot") == 1
+    assert trading.requests("GET", "/iserver/marketdata/snapshot")[0].qs["conids"] == [str(stop_limit().conid)]
+    new_brokerage_session(client.settings.gateway_url)
+    client.whatif(stop_limit())
+    assert trading.count("GET", "/iserver/marketdata/snapshot") == 2
 
 
 def test_modify_sends_the_whole_original_ticket_with_the_change(client, trading):
