@@ -11,12 +11,13 @@ account with the time it was read. An account whose read fails keeps its last go
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from ibkr.errors import IbkrError, RateLimited
-from ibkr.refresher import Refresher
+from ibkr.refresher import Refresher, RefreshStatus
 
 T = TypeVar("T")
 
@@ -33,39 +34,101 @@ class AccountRead(Generic[T]):
 Book = dict[str, AccountRead]
 
 
-def book_loader(read: Callable[[str], list[T]], accounts: Callable[[], Sequence[str]],
-                previous: Callable[[], Book | None], go_on: Callable[[], bool] = lambda: True) -> Callable[[], Book]:
-    """A load for :class:`Refresher`: ``read(account)`` for each of ``accounts()``, merged with the previous
-    round's answers so a failing account keeps what it had. A 429 is raised (the refresher backs off). Before
-    each account ``go_on()`` is asked: when it says no (IBKR waits for an order's answer), the round ends and
-    the accounts not read keep their previous answers."""
+class BookStore:
+    """The answers per account, published as each account is read (a viewer never waits for a whole round),
+    and the accounts to read next, out of turn (the one an order was just sent for)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._book: Book = {}
+        self._urgent: list[str] = []
+
+    def book(self) -> Book:
+        with self._lock:
+            return dict(self._book)
+
+    def get(self, account: str) -> AccountRead:
+        with self._lock:
+            return self._book.get(account, AccountRead())
+
+    def put(self, account: str, read: AccountRead) -> None:
+        with self._lock:
+            self._book[account] = read
+
+    def prioritise(self, account: str) -> None:
+        with self._lock:
+            if account not in self._urgent:
+                self._urgent.append(account)
+
+    def take_urgent(self) -> str | None:
+        with self._lock:
+            return self._urgent.pop(0) if self._urgent else None
+
+    def has_urgent(self) -> bool:
+        with self._lock:
+            return bool(self._urgent)
+
+
+def book_loader(read: Callable[[str], list[T]], accounts: Callable[[], Sequence[str]], store: BookStore,
+                go_on: Callable[[], bool] = lambda: True) -> Callable[[], Book]:
+    """A load for :class:`Refresher`: ``read(account)`` for each of ``accounts()``, each answer published in
+    ``store`` at once; an account that fails keeps its last good answer with the reason. An account
+    :meth:`BookStore.prioritise` names is read next, out of turn. A 429 is raised (the refresher backs off).
+    Before each read ``go_on()`` is asked: when it says no (IBKR waits for an order's answer), the round ends."""
 
     def load() -> Book:
-        before = previous() or {}
-        out: Book = dict(before)
-        for account in accounts():
+        pending = list(accounts())
+        while pending or store.has_urgent():
             if not go_on():
                 break
+            account = store.take_urgent() or pending.pop(0)
+            if account in pending:
+                pending.remove(account)
             try:
                 items = read(account)
             except RateLimited:
                 raise
             except IbkrError as exc:
-                old = before.get(account, AccountRead())
-                out[account] = AccountRead(old.items, old.as_of, exc.message)
+                old = store.get(account)
+                store.put(account, AccountRead(old.items, old.as_of, exc.message))
                 continue
-            out[account] = AccountRead(list(items), dt.datetime.now(dt.UTC))
-        return out
+            store.put(account, AccountRead(list(items), dt.datetime.now(dt.UTC)))
+        return store.book()
 
     return load
 
 
-def book_refresher(read: Callable[[str], list[T]], accounts: Callable[[], Sequence[str]], interval: float, *,
-                   ready: Callable[[], bool], name: str) -> Refresher[Book]:
-    """A refresher that keeps :data:`Book` of every account fresh (started by the caller)."""
-    holder: list[Refresher[Book]] = []
-    load = book_loader(read, accounts, lambda: holder[0].status().value if holder else None,
-                       lambda: not (holder and holder[0].stopping) and ready())
-    refresher = Refresher(load, interval, ready=ready, headroom=1.0, name=name)
-    holder.append(refresher)
-    return refresher
+class BookReader:
+    """One background reader of live orders or trades for every account: :meth:`book` is what it read so far,
+    :meth:`status` how its rounds go (a 429 or a failed round), :meth:`request` reads an account out of turn."""
+
+    def __init__(self, read: Callable[[str], list[T]], accounts: Callable[[], Sequence[str]], interval: float, *,
+                 ready: Callable[[], bool], name: str) -> None:
+        self.store = BookStore()
+        load = book_loader(read, accounts, self.store, lambda: not self.refresher.stopping and ready())
+        # the gap after a round is the interval, or half the round's length: a reader that reads each account
+        # in turn at IBKR's 1 call per 5 s leaves half the endpoint's budget to order look-ups
+        self.refresher: Refresher[Book] = Refresher(load, interval, ready=ready, headroom=0.5, name=name)
+
+    def book(self) -> Book:
+        return self.store.book()
+
+    def status(self) -> RefreshStatus[Book]:
+        return self.refresher.status()
+
+    def request(self, account: str | None = None) -> None:
+        """Read ``account`` next (even in the middle of a round), or every account again, as soon as pacing
+        allows."""
+        if account:
+            self.store.prioritise(account)
+        self.refresher.request(again=True)
+
+    def start(self) -> BookReader:
+        self.refresher.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.refresher.stop(timeout)
+
+    def wait(self, after_generation: int, timeout: float) -> bool:
+        return self.refresher.wait(after_generation, timeout)

@@ -74,10 +74,11 @@ class Refresher(Generic[T]):
             return RefreshStatus(self._value, self._error, self._failed_at, self._loading_since, self._duration,
                                  self._effective_interval(), self._generation)
 
-    def request(self) -> None:
-        """Load again as soon as allowed (the "Refresh now" button); a load under way is the answer to it."""
+    def request(self, again: bool = False) -> None:
+        """Load again as soon as allowed (the "Refresh now" button); a load under way is the answer to it,
+        unless ``again``: then another load follows it (something changed after it began)."""
         with self._cond:
-            if self._loading_since is None:
+            if self._loading_since is None or again:
                 self._requested = True
                 self._cond.notify_all()
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ibkr import ClientPortalClient, Settings
 from ibkr.gateway import AuthState, GatewayManager, Prompt
-from ibkr.order_book import book_refresher
+from ibkr.order_book import BookReader
 from ibkr.orders.submission import Submissions
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
 from ibkr.refresher import Refresher
@@ -83,10 +83,10 @@ class OrderBook:
 
     def __init__(self, api: ClientPortalClient, ready) -> None:
         accounts = api.tradable_account_ids
-        self.live = book_refresher(lambda a: api.live_orders(a), accounts, LIVE_SECONDS, ready=ready,
-                                   name="live-orders-reader")
-        self.trades = book_refresher(lambda a: api.trades(days=7, account_id=a), accounts, TRADES_SECONDS,
-                                     ready=ready, name="trades-reader")
+        self.live = BookReader(lambda a: api.live_orders(a), accounts, LIVE_SECONDS, ready=ready,
+                               name="live-orders-reader")
+        self.trades = BookReader(lambda a: api.trades(days=7, account_id=a), accounts, TRADES_SECONDS,
+                                 ready=ready, name="trades-reader")
 
     def start(self) -> OrderBook:
         self.live.start()
@@ -102,10 +102,11 @@ class OrderBook:
         """Block until both readers finished a round (tests and benchmarks)."""
         return self.live.wait(0, timeout) and self.trades.wait(0, timeout)
 
-    def request(self) -> None:
-        """Read both again as soon as pacing allows (after an order was sent, modified or cancelled)."""
-        self.live.request()
-        self.trades.request()
+    def request(self, account: str | None = None) -> None:
+        """Read ``account`` next, out of turn (after an order of it was sent, modified or cancelled), or every
+        account again, as soon as pacing allows."""
+        self.live.request(account)
+        self.trades.request(account)
 
 
 @st.cache_resource

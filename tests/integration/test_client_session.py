@@ -9,6 +9,7 @@ import certifi
 import pytest
 
 from ibkr import (
+    BrokerageSessionMissing,
     ClientPortalClient,
     ConfigurationError,
     NotAuthenticated,
@@ -55,8 +56,8 @@ def test_a_dropped_brokerage_session_raises_not_authenticated_saying_what_to_do(
         client.secdef_search("AAPL")
 
     message = str(raised.value)
-    assert "brokerage session is not initialised" in message
-    assert "/iserver/auth/ssodh/init" in message and f"log in again at {sim.url}/" in message
+    assert isinstance(raised.value, BrokerageSessionMissing), "no bridge is not a login problem"
+    assert "brokerage session is not open" in message and "nobody needs to log in again" in message
     # The read-only portfolio still answers (the SSO session is valid) ...
     assert client.account_summary(account_id).net_liquidation
     # ... and re-initialising through the client brings trading back (it primes /iserver/accounts itself).

@@ -15,10 +15,9 @@ import streamlit as st
 
 from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
 from ibkr.models import Order
-from ibkr.order_book import Book
+from ibkr.order_book import BookReader
 from ibkr.orders.entry import modify_problems, price_format
 from ibkr.orders.submission import OrderFlow, Stage, clear, run
-from ibkr.refresher import Refresher
 from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.orders import lookups
 from ibkr_desk.ui.orders.lookups import refresh
@@ -30,7 +29,7 @@ WORKING = ("PendingSubmit", "PreSubmitted", "Submitted")
 REDRAW_SECONDS = 3  # the fragments redraw from the readers' cache; a fill shows within a read round plus this
 
 
-def _read(what: str, account_ids: list[str], reader: Refresher[Book]) -> tuple[list, dt.datetime | None] | None:
+def _read(what: str, account_ids: list[str], reader: BookReader) -> tuple[list, dt.datetime | None] | None:
     """What the background reader holds for the accounts shown (each read with its own ``accountId``: IBKR
     answers without one for the selected account only), and the oldest time among them; notes for accounts
     that failed or wait. None (with a note) while nothing was read yet."""
@@ -39,8 +38,8 @@ def _read(what: str, account_ids: list[str], reader: Refresher[Book]) -> tuple[l
     if waiting is not None:  # IBKR cancels an order whose question waits while other order requests go in
         st.caption(f":material/pause: Not refreshed while IBKR waits for the answer to its question about "
                    f"{waiting.title}")
-    book = status.value
-    if book is None:
+    book = reader.book()
+    if not book:
         if status.error:
             st.warning(f"Could not load the {what}: {status.error}", icon=":material/warning:")
         else:
@@ -184,7 +183,7 @@ def _send(order: Order, changes: dict[str, float] | None) -> None:
             run(flow, client, lambda: client.modify(account, order.order_id, changes))
         else:
             run(flow, client, lambda: client.cancel(account, order.order_id))
-    refresh()
+    refresh(account)
 
 
 @st.fragment(run_every=REDRAW_SECONDS, parallel=True)

@@ -26,9 +26,9 @@ LOOKUP_TTL = 300
 QUOTE_TTL = 5
 
 
-def refresh() -> None:
-    """Read the live orders and trades again soon (after anything was sent)."""
-    services.order_book().request()
+def refresh(account: str | None = None) -> None:
+    """Read the live orders and trades of ``account`` next (after anything was sent for it), or all again."""
+    services.order_book().request(account)
 
 
 def _client():

@@ -104,7 +104,7 @@ def panel(trading_enabled: bool) -> None:
 def _after_send(flow: OrderFlow | None = None) -> None:
     """Refresh the live orders and trades once something may have changed at IBKR (not between questions)."""
     if flow is None or not flow.active:
-        refresh()
+        refresh(flow.account_id if flow is not None else None)
 
 
 def draw_flow(flow: OrderFlow, key: str) -> None:
