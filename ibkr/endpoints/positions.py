@@ -141,6 +141,18 @@ class PositionEndpoints(ContractEndpoints, AccountEndpoints):
                     out.append(row if row.acct_id else row.model_copy(update={"acct_id": account_id}))
         return self.complete_positions(out)
 
+    def current_positions(self, account_ids: list[str] | None = None) -> list[Position]:
+        """Every position of every account from ``/portfolio2`` (IBKR's uncached read: one call per account, no
+        pages, a fill shows at once), completed with the security definitions it lacks from ``/trsrv/secdef``
+        (asked once per new conid). What :meth:`all_positions` gives, at a few calls instead of one per 100."""
+        accounts = list(dict.fromkeys(account_ids)) if account_ids is not None else self.position_account_ids()
+        if not accounts:
+            return []
+        workers = max(1, min(self.max_workers, len(accounts)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ibkr-positions") as pool:
+            rows = list(pool.map(self.portfolio2_positions, accounts))
+        return self.complete_positions([r for account_rows in rows for r in account_rows])
+
     def complete_positions(self, rows: list[Position]) -> list[Position]:
         """Rows that came without their security definition (no ``ticker``: IBKR sends them so "sometimes",
         even with ``waitForSecDef``) completed from ``/trsrv/secdef``, 200 conids a call. Definitions change

@@ -252,7 +252,7 @@ def secdef_entry(world: World, inst: Instrument) -> dict:
     digits = decimals(inst)
     return {
         "allExchanges": inst.valid_exchanges, "assetClass": cls, "chineseName": "", "conid": inst.conid,
-        "countryCode": inst.country, "currency": inst.currency,
+        "countryCode": inst.country or "US", "currency": inst.currency,  # as in a position row
         "displayRule": {"displayRuleStep": [{"decimalDigits": digits, "lowerEdge": 0.0, "wholeDigits": 4}],
                         "magnification": 0},
         "expiry": inst.expiry if cls in ("OPT", "FUT", "BOND") else None, "fullName": full_name(inst),  # the same as a position row's
@@ -261,7 +261,7 @@ def secdef_entry(world: World, inst: Instrument) -> dict:
         "incrementRules": [{"increment": tick_size(inst), "lowerEdge": 0.0}],
         "isEventContract": False, "isUS": inst.country == "US",
         "lastTradingDay": str(_ltd(inst)) if cls == "FUT" else inst.expiry if cls == "OPT" else None,
-        "listingExchange": inst.exchange, "multiplier": inst.multiplier if cls in ("OPT", "FUT") else 0.0,
+        "listingExchange": inst.exchange, "multiplier": inst.multiplier if cls in ("OPT", "FUT", "BOND") else 0.0,
         "name": inst.name, "putOrCall": inst.right, "sector": inst.sector or und.sector or SECTORS.get(cls, ""),
         "sectorGroup": inst.group or und.group or SECTORS.get(cls, ""),
         "strike": f"{inst.strike or 0:g}", "ticker": inst.pair or inst.symbol, "time": 0,

@@ -37,7 +37,7 @@ def position_item(world: World, acct_id: str, h: Holding, page_size: int = PAGE_
         "assetClass": cls, "avgCost": h.avg_price * inst.multiplier, "avgPrice": h.avg_price,
         "chineseName": inst.name, "conExchMap": [], "conid": inst.conid, "contractDesc": contract_desc(inst),
         "countryCode": inst.country or "US", "currency": inst.currency, "displayRule": _display_rule(inst),
-        "exchs": None, "exerciseStyle": "A" if cls == "OPT" else None, "expiry": inst.expiry if is_deriv else None,
+        "exchs": None, "exerciseStyle": "A" if cls == "OPT" else None, "expiry": inst.expiry if is_deriv or cls == "BOND" else None,
         "fullName": full_name(inst), "group": inst.group, "hasOptions": cls == "STK" and inst.conid < 900_000_000,
         "incrementRules": [{"increment": tick_size(inst), "lowerEdge": 0.0}], "isEventContract": False,
         "isUS": inst.country == "US", "lastTradingDay": inst.expiry if is_deriv else None,
@@ -90,7 +90,7 @@ def position2_item(world: World, h: Holding) -> dict:
     inst = world.instruments[h.conid]
     return {
         "assetClass": inst.asset_class, "avgCost": h.avg_price * inst.multiplier, "avgPrice": h.avg_price,
-        "conid": str(inst.conid), "currency": inst.currency, "description": inst.local_symbol,
+        "conid": str(inst.conid), "currency": inst.currency, "description": contract_desc(inst),  # the paged rows' contractDesc
         "group": inst.group or "", "isLastToLoq": False, "marketPrice": inst.price,
         "marketValue": round(world.market_value(h), 2), "model": "", "position": h.position,
         "realizedPnl": h.realized_pnl, "secType": inst.asset_class, "sector": inst.sector or "",

@@ -118,3 +118,25 @@ def test_fresh_positions_show_a_fill_that_the_cached_endpoint_does_not(big, clie
     truth = holdings(big.state(), account_id)
     assert got[AAPL][0] == after
     assert got == {c: (p["position"], pytest.approx(p["market_value"], abs=0.005)) for c, p in truth.items()}
+
+
+def test_the_portfolio_read_shows_a_fill_at_once_through_portfolio2(big, client):
+    # IBKR caches /portfolio/{acct}/positions (its spec: portfolio2 "removes caching"); the snapshot, which now
+    # reads portfolio2, shows the new quantity on the next refresh without an invalidate.
+    from ibkr.portfolio import load_portfolio
+
+    account_id = big.state()["accounts"][1]["id"]
+    client.all_positions([account_id])  # the cache holds the quantity before the fill
+    before = quantity(big.state(), account_id, AAPL)
+    placed = client.place_order(
+        StockOrder(account_id=account_id, symbol="AAPL", side="BUY", quantity=3, order_type="MKT"),
+        accept=MARKET_ORDER_QUESTIONS,
+    )
+    assert isinstance(placed, OrderAccepted)
+    invalidations = requests_to(big, f"POST /portfolio/{account_id}/positions/invalidate")
+
+    snap = load_portfolio(client)
+
+    held = {p.conid: p.position for p in snap.positions if p.acct_id == account_id}
+    assert held[AAPL] == before + 3 == quantity(big.state(), account_id, AAPL)
+    assert requests_to(big, f"POST /portfolio/{account_id}/positions/invalidate") == invalidations
