@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import typing
 from pathlib import Path
@@ -33,6 +34,9 @@ def parser(defaults: SimSettings) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ibkr_sim", description="Simulated IBKR Client Portal Gateway")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000, help="0 picks a free port")
+    p.add_argument("--parent-pid", type=int, default=None,
+                   help="end when this process is gone (the launcher passes its own pid, so a launcher killed "
+                        "with -9 leaves no simulator behind)")
     for name, info in SimSettings.model_fields.items():
         flag, value = "--" + name.replace("_", "-"), getattr(defaults, name)
         help_text = f"{info.description} (IBKR_SIM_{name.upper()})"
@@ -71,7 +75,29 @@ async def serve(args: argparse.Namespace, settings: SimSettings) -> None:
     host = f"[{args.host}]" if ":" in args.host else args.host
     sys.stdout.write(f"ready https://{host}:{port}\n")
     sys.stdout.flush()
+    if args.parent_pid:
+        watch = asyncio.create_task(_end_with(args.parent_pid, server))
     await task
+    if args.parent_pid:
+        watch.cancel()
+
+
+async def _end_with(pid: int, server: uvicorn.Server, every: float = 0.5) -> None:
+    """Stop ``server`` once process ``pid`` no longer exists (or this process was handed to another parent)."""
+    parent = os.getppid()
+    while True:
+        await asyncio.sleep(every)
+        try:
+            os.kill(pid, 0)
+            alive = os.getppid() == parent or parent == 1
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:  # exists, owned by someone else
+            alive = True
+        if not alive:
+            logging.getLogger(__name__).warning("the launcher (pid %d) is gone; stopping", pid)
+            server.should_exit = True
+            return
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,7 +48,8 @@ class SimProcess:
 
     def start(self, timeout: float = 30.0) -> str:
         """Start the process and return its origin (``https://127.0.0.1:PORT``)."""
-        cmd = [*COMMAND, *self.args, "--cert-dir", str(self.cert_dir)]
+        # --parent-pid: the simulator ends with this process, so a launcher killed with -9 leaves no orphan
+        cmd = [*COMMAND, *self.args, "--cert-dir", str(self.cert_dir), "--parent-pid", str(os.getpid())]
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115
