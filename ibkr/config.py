@@ -200,3 +200,41 @@ class Settings(BaseSettings):
     def effective_login_url(self) -> str:
         """The page a person opens to log in to the gateway."""
         return self.login_url or f"{self.gateway_url}/"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment (and ``.env``), or a :class:`~ibkr.errors.ConfigurationError` whose
+    message is one line per bad setting: its variable, what is wrong, and a value that works. Start-up commands
+    call this before anything listens, so a bad setting stops them instead of reaching a visitor as a traceback."""
+    from pydantic import ValidationError
+
+    from ibkr.errors import ConfigurationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = [str(part) for part in error["loc"]]
+            model: type[BaseSettings] = Settings
+            prefix = "IBKR_"
+            if exc.title == SimSettings.__name__:  # raised by Settings.sim's own default factory
+                model, prefix = SimSettings, "IBKR_SIM_"
+            elif where and where[0] == "sim":
+                model, prefix, where = SimSettings, "IBKR_SIM_", where[1:]
+            name = where[0] if where else "?"
+            variable = prefix + name.upper()
+            field = model.model_fields.get(name)
+            example = field.default if field is not None else None
+            given = error.get("input")
+            hint = f"; for example {variable}={_example(example)}" if example not in (None, "") else ""
+            lines.append(f"{variable}={given!r} is not valid: {error['msg']}{hint}")
+        raise ConfigurationError(" | ".join(lines)) from None
+
+
+def _example(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(getattr(value, "value", value))

@@ -33,6 +33,15 @@ def command(extra: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     from streamlit.web import cli
 
+    from ibkr.config import load_settings
+    from ibkr.errors import ConfigurationError
+
+    try:
+        load_settings()  # a bad setting stops here, in one line, instead of showing visitors a traceback
+    except ConfigurationError as exc:
+        print(f"ibkr-desk: configuration error: {exc.message}", file=sys.stderr)
+        sys.exit(3)
+
     sys.argv = command(list(sys.argv[1:] if argv is None else argv))
     sys.exit(cli.main())
 

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from ibkr.config import Settings
+from ibkr.config import Settings, load_settings
 from ibkr.errors import ConfigurationError, IbkrError
 from ibkr.gateway._manager import GatewayManager
 from ibkr.gateway._process import default_log_dir
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose or args.command == "start" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings()
+        settings = load_settings()
         if args.command == "status":
             return cmd_status(settings, args.json)
         if args.command == "start":

@@ -1,0 +1,45 @@
+"""Bad settings stop start-up with one line that names the setting and a value that works (issue Faults)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ibkr.config import load_settings
+from ibkr.errors import ConfigurationError
+
+ROOT = Path(__file__).resolve().parents[2]
+BAD = [
+    ("IBKR_GATEWAY_URL", "not a url", "must look like https://host:port", "IBKR_GATEWAY_URL=https://localhost:5000"),
+    ("IBKR_REFRESH_SECONDS", "0", "greater than 0", "IBKR_REFRESH_SECONDS=30"),
+    ("IBKR_REFRESH_SECONDS", "-5", "greater than 0", "IBKR_REFRESH_SECONDS=30"),
+    ("IBKR_TRADING_ENABLED", "maybe", "valid boolean", "IBKR_TRADING_ENABLED=false"),
+    ("IBKR_SIM_ACCOUNTS", "0", "greater than or equal to 1", "IBKR_SIM_ACCOUNTS=3"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "why", "example"), BAD, ids=[f"{b[0]}={b[1]}" for b in BAD])
+def test_a_bad_setting_is_one_line_naming_it_with_a_value_that_works(monkeypatch, name, value, why, example):
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+
+    message = raised.value.message
+    assert "\n" not in message and message.startswith(f"{name}={value!r} is not valid")
+    assert why in message and example in message
+
+
+@pytest.mark.parametrize("command", [["-m", "ibkr.gateway", "status"], ["-m", "ibkr_desk"]],
+                         ids=["ibkr.gateway status", "ibkr_desk"])
+def test_start_up_commands_stop_with_exit_code_3_and_no_traceback(command):
+    env = dict(os.environ, IBKR_REFRESH_SECONDS="0")
+    done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr and "IBKR_REFRESH_SECONDS='0' is not valid" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
