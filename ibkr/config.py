@@ -138,6 +138,10 @@ class Settings(BaseSettings):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"IBKR_GATEWAY_URL must look like https://host:port, got {value!r}")
+        try:
+            parts.port  # noqa: B018  # raises for a port past 65535 or one that is no number
+        except ValueError:
+            raise ValueError(f"IBKR_GATEWAY_URL has no valid port (1-65535): {value!r}") from None
         return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("verify_ssl", mode="before")

@@ -8,6 +8,9 @@ from starlette.routing import Route
 
 from ibkr_sim.routes.base import NO_SESSION_SHAPES, json_body
 
+MAX_TICKS = 1000
+"""Price moves one /sim/clock call may ask for."""
+
 SESSION_ACTIONS = ("expire", "compete", "logout", "drop_brokerage", "login")
 
 
@@ -66,6 +69,8 @@ def routes(sim) -> list[Route]:
             ticks = int(body.get("ticks", 1))
         except (TypeError, ValueError):
             return JSONResponse({"error": "ticks must be an integer"}, status_code=400)
+        if not 0 <= ticks <= MAX_TICKS:  # 20,000 ticks froze the simulator for a minute
+            return JSONResponse({"error": f"ticks must be from 0 to {MAX_TICKS}"}, status_code=400)
         sim.world.advance(ticks)
         sim.orders.match_resting()
         return JSONResponse({"ticks": sim.world.ticks})

@@ -55,9 +55,15 @@ class FaultTable:
         self._rng = random.Random(seed)
 
     def add(self, spec: dict[str, Any]) -> Fault:
-        allowed = {k: v for k, v in spec.items() if k in Fault.__dataclass_fields__ and k not in ("created", "fired")}
+        """Add a fault; a spec that would break every later call (a wrong type, a status that is no HTTP
+        status, a latency of an hour) is refused with a ValueError saying which field."""
+        unknown = sorted(set(spec) - set(Fault.__dataclass_fields__) | set(spec) & {"created", "fired"})
+        if unknown:
+            raise ValueError(f"unknown fault fields: {', '.join(unknown)}")
+        allowed = dict(spec)
         if isinstance(allowed.get("paths"), str):
             allowed["paths"] = [allowed["paths"]]
+        _check(allowed)
         fault = Fault(**allowed)
         if fault.phase not in ("before", "after"):
             raise ValueError("phase must be 'before' or 'after'")
@@ -77,6 +83,35 @@ class FaultTable:
 
     def describe(self) -> list[dict]:
         return [{k: v for k, v in asdict(f).items() if k != "created"} for f in self.faults if f.alive()]
+
+
+MAX_LATENCY = 120.0
+
+
+def _check(spec: dict[str, Any]) -> None:
+    def number(name: str, low: float, high: float) -> None:
+        value = spec.get(name)
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ValueError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
+
+    for name in ("paths", "methods"):
+        value = spec.get(name)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            raise ValueError(f"{name} must be a list of strings, got {value!r}")
+    number("latency", 0, MAX_LATENCY)
+    number("rate", 0, 1)
+    number("seconds", 0, 24 * 3600)
+    if spec.get("status") is not None and not (isinstance(spec["status"], int) and 100 <= spec["status"] <= 599):
+        raise ValueError(f"status must be an HTTP status (100-599), got {spec['status']!r}")
+    if spec.get("count") is not None and not (isinstance(spec["count"], int) and spec["count"] >= 0):
+        raise ValueError(f"count must be a whole number, got {spec['count']!r}")
+    for name in ("drop", "cutoff"):
+        if name in spec and not isinstance(spec[name], bool):
+            raise ValueError(f"{name} must be true or false, got {spec[name]!r}")
+    if spec.get("error") is not None and not isinstance(spec["error"], str):
+        raise ValueError(f"error must be a string, got {spec['error']!r}")
 
 
 def _drop_connection(send: Any) -> bool:

@@ -135,14 +135,34 @@ def guarded(sim: Any, spec: EndpointSpec) -> Callable[[Request], Awaitable[Respo
     return run
 
 
+MAX_BODY = 1 << 20
+"""Bytes a request body may have (an order ticket is a few hundred): more is not read."""
+
+
 async def json_body(request: Request) -> Any:
-    """The request's JSON body, or None when it is empty or not JSON."""
-    raw = await request.body()
-    if not raw.strip():
-        return None
+    """The request's JSON body, or None when it is empty, not JSON, too large (:data:`MAX_BODY`), nested past
+    Python's recursion limit, holds NaN or Infinity, or is not sent as JSON (a ``text/plain`` form post from
+    another site must not reach an order endpoint)."""
     import json
 
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind and kind != "application/json" and not kind.endswith("+json"):
+        return None
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            return None
+    if not raw.strip():
+        return None
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
     try:
-        return json.loads(raw)
-    except ValueError:
+        return json.loads(raw, parse_constant=refuse)
+    except (ValueError, RecursionError):
         return None

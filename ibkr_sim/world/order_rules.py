@@ -17,6 +17,7 @@ Commissions (IBKR-ish fixed pricing, charged in the instrument's currency; forex
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,12 +91,14 @@ class Order:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, or None (a string "nan" or "1e999" is no quantity or price)."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def ticket_conid(ticket: dict) -> int | None:

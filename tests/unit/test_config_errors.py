@@ -15,6 +15,7 @@ from ibkr.errors import ConfigurationError
 ROOT = Path(__file__).resolve().parents[2]
 BAD = [
     ("IBKR_GATEWAY_URL", "not a url", "must look like https://host:port", "IBKR_GATEWAY_URL=https://localhost:5000"),
+    ("IBKR_GATEWAY_URL", "https://localhost:99999", "no valid port", "IBKR_GATEWAY_URL=https://localhost:5000"),
     ("IBKR_REFRESH_SECONDS", "0", "greater than 0", "IBKR_REFRESH_SECONDS=30"),
     ("IBKR_REFRESH_SECONDS", "-5", "greater than 0", "IBKR_REFRESH_SECONDS=30"),
     ("IBKR_TRADING_ENABLED", "maybe", "valid boolean", "IBKR_TRADING_ENABLED=false"),
