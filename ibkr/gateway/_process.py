@@ -116,6 +116,10 @@ def inspect_listener(settings: Settings, http: GatewayHttp) -> Probe | None:
         return None
     held = f"Port {port} on {host} is held by something that is not an IBKR gateway"
     fix = "Stop that program or point IBKR_GATEWAY_URL at another port."
+    trusted = http.session.verify
+    missing = isinstance(trusted, str) and not Path(trusted).exists()
+    if missing:  # identify the listener without the certificate (nothing secret is sent), then say what is wrong
+        http.session.verify = False
     try:
         response = http.tickle_response()
     except requests.exceptions.SSLError as exc:
@@ -129,9 +133,17 @@ def inspect_listener(settings: Settings, http: GatewayHttp) -> Probe | None:
     except requests.RequestException as exc:
         raise ConfigurationError(f"{held}: it accepts connections but does not answer HTTP requests "
                                  f"({type(exc).__name__}). {fix}", endpoint="POST /tickle") from exc
+    finally:
+        http.session.verify = trusted
     if not looks_like_gateway(response):
         raise ConfigurationError(f"{held}: it answered HTTP {response.status_code} to POST /v1/api/tickle. {fix}",
                                  endpoint="POST /tickle", status=response.status_code)
+    if missing:
+        raise ConfigurationError(
+            f"A gateway answers on port {port} of {host}, but the certificate to trust it, {trusted}, does not "
+            "exist (the simulator writes it when it starts; another one may use another IBKR_SIM_CERT_DIR). Stop "
+            "that gateway so this one starts its own, or set IBKR_VERIFY_SSL to its certificate (or false).",
+            endpoint="POST /tickle")
     return parse_tickle(response)
 
 

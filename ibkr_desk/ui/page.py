@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ibkr.errors import IbkrError
 from ibkr.portfolio import PortfolioSnapshot
 from ibkr_desk.ui import chrome, loaders, services, state
 
@@ -35,7 +36,12 @@ class Context:
 
 def boot() -> Context:
     """Called by app.py on every run: services, sidebar, gateway prompt."""
-    services.gateway()  # starts the gateway and its keep-alive on first use
+    try:
+        services.gateway()  # starts the gateway and its keep-alive on first use (not cached when it fails)
+    except IbkrError as exc:  # a held port, a missing certificate, no Java: say it, never a traceback
+        st.error(f"The gateway could not be started: {exc.message} Reload the page once it is fixed.",
+                 icon=":material/power_off:")
+        st.stop()
     loaded = loaders.snapshot()
     ids = chrome.sidebar(loaded)
     chrome.trading_banner(loaded)

@@ -388,6 +388,26 @@ def test_a_port_held_by_something_that_is_not_a_gateway_is_a_clear_error(manager
     assert manager.pid is None and manager.state is AuthState.NOT_RUNNING
 
 
+def test_a_held_port_is_a_clear_error_also_before_the_simulator_ever_wrote_its_certificate(managers,
+                                                                                          plain_tcp_server, tmp_path):
+    # On a fresh machine the simulator's certificate does not exist yet: the port check ended in a raw OSError
+    # ("Could not find a suitable TLS CA certificate bundle") instead of saying who holds the port.
+    manager = managers(port=plain_tcp_server, sim_cert_dir=tmp_path / "no-cert-yet")
+
+    with pytest.raises(ConfigurationError, match=f"Port {plain_tcp_server} .*not an IBKR gateway.*TLS"):
+        manager.start()
+    assert manager.pid is None and not (tmp_path / "no-cert-yet" / "cert.pem").exists()
+
+
+def test_a_gateway_whose_certificate_is_missing_here_is_named_not_a_raw_os_error(managers, start_sim, tmp_path):
+    running = start_sim("--auto-login")
+    manager = managers(port=urlsplit(running.url).port, sim_cert_dir=tmp_path / "other-cert-dir")
+
+    with pytest.raises(ConfigurationError, match="A gateway answers on port .* certificate to trust it"):
+        manager.start()
+    assert running.proc.alive(), "the gateway found running is left alone"
+
+
 def test_a_gateway_already_running_is_used_and_left_running(managers, start_sim):
     running = start_sim("--auto-login")
     manager = managers(port=urlsplit(running.url).port)

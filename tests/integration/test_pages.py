@@ -348,3 +348,21 @@ def test_gateway_actions_say_what_they_did_ask_before_logging_out_and_take_over_
     no_exception(at)
     assert [s.value for s in at.success if s.value.startswith("Logged out.")], [e.value for e in at.error]
     assert dash.sim_state()["session"]["sso"] is False
+
+
+def test_a_gateway_port_held_by_another_program_is_one_clear_message_not_a_traceback(make_dash):
+    import socket
+
+    dash = make_dash()
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", dash.port))
+    holder.listen()
+    try:
+        at = dash.app()
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        (shown,) = [e.value for e in at.error]
+        assert shown.startswith("The gateway could not be started: Port") and "not an IBKR gateway" in shown
+    finally:
+        holder.close()
