@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -53,7 +53,7 @@ class EndpointGroup:
     _transport: Transport
     _sleep: Callable[[float], None] = staticmethod(time.sleep)
     _iserver_accounts: IserverAccounts | None = None
-    _warm: dict[str, int] | None = None  # path -> the brokerage session it answered in
+    _session_marks: dict[Hashable, int] | None = None  # what was done once, and in which brokerage session
 
     def _get(self, kind: type[T], path: str, params: dict[str, Any] | None = None) -> T:
         return parse_as(kind, self._transport.get(path, params=_clean(params)), f"GET {path}")
@@ -61,31 +61,37 @@ class EndpointGroup:
     def _post(self, kind: type[T], path: str, json: Any = None, *, idempotent: bool) -> T:
         return parse_as(kind, self._transport.post(path, json=json, idempotent=idempotent), f"POST {path}")
 
+    def _done_in_session(self, key: Hashable) -> bool:
+        """Whether ``key`` (a warm-up, a quote) was done in the gateway's current brokerage session, counted
+        process-wide (:mod:`ibkr.sessions`): a keeper's re-login or the nightly reset starts every key over."""
+        marks = self._session_marks
+        return marks is not None and marks.get(key) == brokerage_session(self.settings.gateway_url)
+
+    def _mark_done_in_session(self, key: Hashable) -> None:
+        if self._session_marks is None:
+            self._session_marks = {}
+        self._session_marks[key] = brokerage_session(self.settings.gateway_url)
+
     def _warm_get(self, kind: type[T], path: str, params: dict[str, Any], empty: Callable[[T], bool]) -> T:
         """GET a read that IBKR answers empty on its first call of a brokerage session (live orders, trades):
-        an empty first answer in this session is asked once more. The session is the gateway's, counted
-        process-wide (:mod:`ibkr.sessions`), so a keeper's re-login or the nightly reset starts the warm-up
-        over. Tracked per session and endpoint, as it was measured live (the first call of a fresh session); a
-        second empty ask per account would cost 5.5 s of IBKR's pacing each."""
-        warm = self._warm if self._warm is not None else {}
-        self._warm = warm
-        key = path
-        session = brokerage_session(self.settings.gateway_url)
+        an empty first answer in this session is asked once more. Tracked per session and endpoint, as it was
+        measured live (the first call of a fresh session); a second empty ask per account would cost 5.5 s of
+        IBKR's pacing each."""
         result = self._get(kind, path, params)
-        if empty(result) and warm.get(key) != session:
+        if empty(result) and not self._done_in_session(("warm", path)):
             log.debug("%s empty on its first call of the brokerage session; asking again", path)
             result = self._get(kind, path, params)
-        warm[key] = session
+        self._mark_done_in_session(("warm", path))
         return result
 
     def _forget_warm(self, path: str) -> None:
-        if self._warm:
-            self._warm.pop(path, None)
+        if self._session_marks:
+            self._session_marks.pop(("warm", path), None)
 
     def _after_reauthentication(self) -> None:
         """Forget session-bound state; the next /iserver call re-primes with /iserver/accounts."""
         self._iserver_accounts = None
-        self._warm = None
+        self._session_marks = None
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -46,7 +46,6 @@ from ibkr.models import (
     WhatIf,
 )
 from ibkr.orders import FUTURES_CLASSES, AssetClass, OrderTicket, new_coid
-from ibkr.sessions import brokerage_session
 
 log = logging.getLogger(__name__)
 TAG = "Trading Orders"
@@ -57,8 +56,6 @@ ORDER_LOCK = threading.RLock()
 
 class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, MarketDataEndpoints):
     """The write side of IBKR's "Orders" group."""
-
-    _quoted: dict[int, int] | None = None  # conid -> the brokerage session whose snapshot preflight was sent
 
     def _placed_tickets(self) -> dict[str, Any]:
         """Tickets this client placed, by order id (and ``"cOID:<coid>"`` while questions are pending)."""
@@ -177,13 +174,9 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, 
 
     def _quote_once(self, conid: int) -> None:
         """A snapshot of ``conid`` unless this client asked for one in the current brokerage session."""
-        session = brokerage_session(self.settings.gateway_url)
-        if self._quoted is None:
-            self._quoted = {}
-        quoted = self._quoted
-        if quoted.get(conid) != session:
+        if not self._done_in_session(("quoted", conid)):
             self.marketdata_snapshot([conid], fields=["31"])
-            quoted[conid] = session
+            self._mark_done_in_session(("quoted", conid))
 
     @ibkr_endpoint("DELETE", "/iserver/account/{accountId}/order/{orderId}", TAG)
     def cancel(
@@ -197,7 +190,7 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, 
         cancels is the safer reading: IBKR documents them as cancel parameters without restricting them.
         """
         path = f"/iserver/account/{account_id}/order/{order_id}"
-        origin = self._origin(AssetClass.FUT, operator, manual)
+        origin = self._origin_fields(operator, manual)
         params = {"manualIndicator": str(origin["manualIndicator"]).lower(), "extOperator": origin["extOperator"]}
         with ORDER_LOCK:
             data = self._send_order_change("DELETE", path, f"The cancel request for order {order_id}",
@@ -210,8 +203,10 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, 
     def _origin(self, asset_class: AssetClass, operator: str | None, manual: bool | None) -> dict[str, Any]:
         """``manualIndicator`` and ``extOperator`` for a futures or futures-option request (CME Rule 536-B:
         whether a person entered it, and who); nothing for other asset classes."""
-        if asset_class not in FUTURES_CLASSES:
-            return {}
+        return self._origin_fields(operator, manual) if asset_class in FUTURES_CLASSES else {}
+
+    def _origin_fields(self, operator: str | None, manual: bool | None) -> dict[str, Any]:
+        """``manualIndicator`` and ``extOperator``, the call's own or the settings' defaults."""
         settings = self.settings
         return {"manualIndicator": settings.manual_orders if manual is None else manual,
                 "extOperator": (operator or "").strip() or settings.operator}

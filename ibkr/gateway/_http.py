@@ -65,14 +65,15 @@ class GatewayHttp:
             self.limiter.pause(wait)
         return r
 
-    def tickle_response(self) -> requests.Response:
-        """``POST /tickle``, waiting first if the previous tickle ended less than 1.1 s ago."""
+    def tickle_response(self, **kwargs: Any) -> requests.Response:
+        """``POST /tickle``, waiting first if the previous tickle ended less than 1.1 s ago (``kwargs`` go to
+        ``requests``, e.g. ``verify=False`` to identify a listener whose certificate is not here)."""
         with self._lock:
             wait = self._last_tickle + TICKLE_MIN_INTERVAL - time.monotonic()
             if wait > 0:
                 self.sleep(wait)
             try:
-                return self.send("POST", "/tickle")
+                return self.send("POST", "/tickle", **kwargs)
             finally:
                 self._last_tickle = time.monotonic()
 

@@ -118,10 +118,9 @@ def inspect_listener(settings: Settings, http: GatewayHttp) -> Probe | None:
     fix = "Stop that program or point IBKR_GATEWAY_URL at another port."
     trusted = http.session.verify
     missing = isinstance(trusted, str) and not Path(trusted).exists()
-    if missing:  # identify the listener without the certificate (nothing secret is sent), then say what is wrong
-        http.session.verify = False
+    # without the certificate the listener is identified unverified (nothing secret is sent), then named
     try:
-        response = http.tickle_response()
+        response = http.tickle_response(**({"verify": False} if missing else {}))
     except requests.exceptions.SSLError as exc:
         if "CERTIFICATE_VERIFY_FAILED" in str(exc):
             trusted = http.session.verify
@@ -133,8 +132,6 @@ def inspect_listener(settings: Settings, http: GatewayHttp) -> Probe | None:
     except requests.RequestException as exc:
         raise ConfigurationError(f"{held}: it accepts connections but does not answer HTTP requests "
                                  f"({type(exc).__name__}). {fix}", endpoint="POST /tickle") from exc
-    finally:
-        http.session.verify = trusted
     if not looks_like_gateway(response):
         raise ConfigurationError(f"{held}: it answered HTTP {response.status_code} to POST /v1/api/tickle. {fix}",
                                  endpoint="POST /tickle", status=response.status_code)

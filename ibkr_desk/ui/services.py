@@ -72,8 +72,9 @@ def refresher() -> Refresher[PortfolioSnapshot]:
 
 
 LIVE_SECONDS = 8.0
-"""A round of live orders starts at least this long after the previous one began (IBKR allows 1 call per 5 s)."""
-TRADES_SECONDS = 20.0
+"""Seconds at least between the end of one round of live orders and the next (stretched to half a round's
+length; IBKR allows 1 call per 5 s)."""
+TRADES_SECONDS = 20.0  # the same for trades
 
 
 class OrderBook:
@@ -97,10 +98,6 @@ class OrderBook:
         self.live.stop(timeout=0)  # both told at once; each ends before its next account's read
         self.trades.stop()
         self.live.stop()
-
-    def wait_first(self, timeout: float) -> bool:
-        """Block until both readers finished a round (tests and benchmarks)."""
-        return self.live.wait(0, timeout) and self.trades.wait(0, timeout)
 
     def request(self, account: str | None = None) -> None:
         """Read ``account`` next, out of turn (after an order of it was sent, modified or cancelled), or every

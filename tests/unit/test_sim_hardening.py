@@ -6,22 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from starlette.testclient import TestClient
 
-from ibkr.config import SimSettings
-from ibkr_sim.app import create_app
 from ibkr_sim.routes.base import MAX_BODY
-from tests.unit.test_sim_contracts import TODAY
-from tests.unit.test_sim_orders import AAPL, Gateway, ticket
+from tests.unit.test_sim_orders import AAPL, Gateway, primed_gateway, ticket
 
 
 @pytest.fixture
 def gw() -> Gateway:
-    app = create_app(SimSettings(auto_login=True, tick_seconds=0, pacing=False, today=TODAY))
-    client = TestClient(app)
-    for path in ("/iserver/accounts", "/portfolio/accounts"):
-        assert client.get("/v1/api" + path).status_code == 200
-    return Gateway(client, app.state.sim)
+    return primed_gateway()
 
 
 def orders_path(gw: Gateway) -> str:

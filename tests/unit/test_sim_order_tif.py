@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
 
-from ibkr.config import SimSettings
-from ibkr_sim.app import create_app
-from tests.unit.test_sim_contracts import TODAY
-from tests.unit.test_sim_orders import AAPL, BTC, EURUSD, Gateway, ticket
+from tests.unit.test_sim_orders import AAPL, BTC, EURUSD, Gateway, primed_gateway, ticket
 
 
 @pytest.fixture
 def gw() -> Gateway:
-    app = create_app(SimSettings(auto_login=True, tick_seconds=0, pacing=False, today=TODAY))
-    client = TestClient(app)
-    for path in ("/iserver/accounts", "/portfolio/accounts"):  # the guard wants both primed
-        assert client.get("/v1/api" + path).status_code == 200
-    return Gateway(client, app.state.sim)
+    return primed_gateway()
 
 
 @pytest.mark.parametrize("conid", [AAPL, EURUSD])
