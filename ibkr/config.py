@@ -128,6 +128,8 @@ class Settings(BaseSettings):
                                               "utilisation the what-if may leave, %")
     margin_warning_pct: float = Field(70.0, ge=0, le=100, description="Margin utilisation warning threshold, %")
     margin_danger_pct: float = Field(90.0, ge=0, le=100, description="Margin utilisation danger threshold, %")
+    database_path: Path | None = Field(None, description="The desk's SQLite database (audit trail, history, "
+                                       "notifications); default <state dir>/desk.sqlite3")
 
     sim: SimSettings = Field(default_factory=lambda: SimSettings(),
                              description="The embedded simulator's settings (IBKR_SIM_*), used in sim mode")
@@ -199,6 +201,13 @@ class Settings(BaseSettings):
         if self.gateway_mode is GatewayMode.SIM and "verify_ssl" not in self.model_fields_set:
             return self.sim.cert_path
         return self.verify_ssl
+
+    @property
+    def database_file(self) -> Path:
+        """Where the desk's SQLite database lives (:mod:`ibkr.db`)."""
+        from ibkr.db import default_database_path
+
+        return self.database_path or default_database_path()
 
     @property
     def effective_login_url(self) -> str:
