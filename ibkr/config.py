@@ -12,11 +12,11 @@ import getpass
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from ibkr.orders.limits import OrderLimits
@@ -131,6 +131,27 @@ class Settings(BaseSettings):
     database_path: Path | None = Field(None, description="The desk's SQLite database (audit trail, history, "
                                        "notifications); default <state dir>/desk.sqlite3")
 
+    # A team on one hosted dashboard (README "Running it for a team", SECURITY.md).
+    admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="E-mail addresses with the admin role (gateway actions, the audit log), "
+        "comma-separated")
+    traders: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="E-mail addresses with the trader role (submit orders), comma-separated; "
+        "everyone else signed in is a viewer")
+    role_claim: str | None = Field(None, description="An OIDC claim (in st.user) naming the role: viewer, trader "
+                                   "or admin, or a list holding them; wins over the e-mail lists")
+    mask_accounts: bool = Field(False, description="Show viewers account ids masked (U***4567)")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Host names the dashboard answers to, comma-separated (a foreign Host header is refused: DNS "
+        "rebinding)")
+    allow_insecure_gateway: bool = Field(
+        False, description="Allow a gateway off loopback over plain http or without TLS verification")
+    history_minutes: float = Field(5.0, gt=0, description="Minutes between the history rows of each account")
+    notify_webhook_url: str | None = Field(None, description="Slack-compatible webhook for notifications")
+    notify_details: bool = Field(False, description="Put account ids and amounts in notifications")
+    notify_per_hour: int = Field(30, ge=1, description="At most this many notifications an hour")
+
     sim: SimSettings = Field(default_factory=lambda: SimSettings(),
                              description="The embedded simulator's settings (IBKR_SIM_*), used in sim mode")
 
@@ -145,6 +166,13 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"IBKR_GATEWAY_URL has no valid port (1-65535): {value!r}") from None
         return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("admins", "traders", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("verify_ssl", mode="before")
     @classmethod
