@@ -11,6 +11,8 @@ user what to do next::
     │   ├── BrokerageSessionMissing  "no bridge": logged in, the brokerage session is not open
     │   └── CompetingSession      another platform holds the brokerage session
     ├── AccessDenied              the gateway's ips.allow rejects this machine
+    ├── PermissionDenied          the person's role (viewer, trader, admin) does not allow the action
+    ├── AuditUnavailable          the audit log could not be written, so the action was not taken
     ├── InvalidResponse           the gateway answered something that is not the JSON we expect
     ├── RateLimited               429: IBKR's pacing limit was hit; wait before retrying
     ├── RequestRejected           400/404, and 5xx that mean the same every time (never retried)
@@ -76,6 +78,14 @@ class CompetingSession(NotAuthenticated):
 
 class AccessDenied(IbkrError):
     """The gateway refused this machine's IP address (its conf.yaml ips.allow)."""
+
+
+class PermissionDenied(IbkrError):
+    """The acting person's role does not allow the action; nothing was sent (``ibkr.audit``)."""
+
+
+class AuditUnavailable(IbkrError):
+    """The audit log could not be written, so the action was not taken (``ibkr.audit``)."""
 
 
 class InvalidResponse(IbkrError):

@@ -13,7 +13,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ibkr.errors import IbkrError, RateLimited
+from ibkr.audit import Actor, AuditLog, Permission, local_actor, require
+from ibkr.errors import AuditUnavailable, IbkrError, PermissionDenied, RateLimited
 from ibkr.gateway._prompts import PromptAction
 from ibkr.gateway._state import AuthState
 
@@ -62,8 +63,30 @@ def available(action: PromptAction, state: AuthState) -> str | None:
     return None
 
 
-def perform(manager: GatewayManager, action: PromptAction, *, settle: float = SETTLE_SECONDS) -> ActionOutcome:
-    """Run ``action`` (not LOG_IN, which is the login page) and say what came of it. Never raises."""
+def perform(manager: GatewayManager, action: PromptAction, *, settle: float = SETTLE_SECONDS,
+            actor: Actor | None = None, audit: AuditLog | None = None) -> ActionOutcome:
+    """Run ``action`` (not LOG_IN, which is the login page) and say what came of it. Never raises.
+
+    ``actor`` (default: the local user) must be an admin; the action and what came of it go to ``audit``: the
+    action before it runs (an audit log that cannot be written runs nothing), its outcome after."""
+    actor = actor or local_actor()
+    try:
+        require(actor, Permission.GATEWAY, audit, action.label)
+        if audit is not None:
+            audit.record(actor, "gateway", order=action.label, state=manager.state.value)
+    except (PermissionDenied, AuditUnavailable) as exc:
+        return ActionOutcome(action, False, manager.state, f"{exc.message}.")
+    outcome = _perform(manager, action, settle)
+    if audit is not None:
+        try:
+            audit.record(actor, "gateway outcome", order=action.label, outcome=outcome.message, ok=outcome.ok,
+                         state=outcome.state.value)
+        except AuditUnavailable as exc:
+            return ActionOutcome(action, outcome.ok, outcome.state, f"{outcome.message} ({exc.message}.)")
+    return outcome
+
+
+def _perform(manager: GatewayManager, action: PromptAction, settle: float) -> ActionOutcome:
     label = action.label
     refused = available(action, manager.state)
     if refused is not None:

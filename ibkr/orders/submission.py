@@ -21,8 +21,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from ibkr.audit import Actor, AuditLog, Permission, local_actor, require
 from ibkr.errors import (
     AccessDenied,
+    AuditUnavailable,
     GatewayUnavailable,
     IbkrError,
     NotAuthenticated,
@@ -81,6 +83,8 @@ class OrderFlow:
     coid: str | None = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
     dismissed: bool = False  # closed by the trader ("New order" / "Close")
+    actor: Actor | None = None  # who submitted it (None: restored from disk, or a library caller)
+    audit: AuditLog | None = field(default=None, repr=False, compare=False)  # where its steps are recorded
 
     @property
     def active(self) -> bool:
@@ -109,22 +113,38 @@ class Submissions:
     unknown, look for this cOID" instead of an empty ticket that invites sending the order again.
     """
 
-    def __init__(self, keep: int = 100, path: Path | None = None, key: str = "") -> None:
+    def __init__(self, keep: int = 100, path: Path | None = None, key: str = "",
+                 audit: AuditLog | None = None) -> None:
         self._flows: dict[str, OrderFlow] = {}
         self._keep = keep
         self._lock = threading.Lock()
         self._path, self._key = path, key  # key: the gateway's origin (one file serves several gateways)
+        self.audit = audit
         if path is not None:
             for flow in _restored(read_json(path).get(key, {})):
+                flow.audit = audit
                 self._flows[flow.flow_id] = flow
 
-    def begin(self, store: MutableMapping[str, Any], key: str, flow: OrderFlow) -> OrderFlow | None:
-        """:func:`begin`, unless an open submission of the same ticket exists anywhere in the process."""
+    def begin(self, store: MutableMapping[str, Any], key: str, flow: OrderFlow,
+              actor: Actor | None = None) -> OrderFlow | None:
+        """:func:`begin`, unless an open submission of the same ticket exists anywhere in the process.
+
+        ``actor`` (default: the local user) must be allowed to trade: otherwise the refusal is audited and
+        :class:`~ibkr.errors.PermissionDenied` raised. The submission is audited before it is registered, so an
+        audit log that cannot be written (:class:`~ibkr.errors.AuditUnavailable`) sends nothing."""
+        actor = actor or local_actor()
+        require(actor, Permission.TRADE, self.audit, f"{flow.kind.capitalize()} {flow.title}",
+                account=flow.account_id, order=flow.title)
         with self._lock:
             twin = self._open_twin(flow.ticket_fingerprint)
             if twin is not None and twin is not store.get(key):
                 log.info("the same ticket is already being submitted (%s); sending nothing", twin.flow_id)
                 return None
+            if store.get(key) is not None:
+                return begin(store, key, flow)  # None: the click found its submission already there
+            flow.actor, flow.audit = actor, self.audit
+            journal(flow, "submit" if flow.kind == "new" else flow.kind, strict=True, coid=flow.coid,
+                    fingerprint=flow.ticket_fingerprint)
             started = begin(store, key, flow)
             if started is not None:
                 self._flows[started.flow_id] = started
@@ -230,10 +250,59 @@ def clear(store: MutableMapping[str, Any], key: str) -> None:
         store.pop(key, None)
 
 
+def journal(flow: OrderFlow, action: str, *, strict: bool = False, actor: Actor | None = None,
+            outcome: str | None = None, **detail: Any) -> None:
+    """Write a step of ``flow`` to its audit log (if it has one). ``strict``: raise when it cannot be written
+    (before a request goes out); otherwise the failure is logged and said on the flow (the request is out)."""
+    if flow.audit is None:
+        return
+    try:
+        flow.audit.record(actor or flow.actor or local_actor(), action, account=flow.account_id,
+                          flow_id=flow.flow_id, order=flow.title, outcome=outcome, **detail)
+    except AuditUnavailable as exc:
+        if strict:
+            raise
+        flow.message = f"{flow.message or ''} (Not in the audit log: {exc.message}.)".strip()
+
+
+def _response(result: Any) -> tuple[str, dict[str, Any]]:
+    """IBKR's answer to a request of a flow, for the audit log: a one-line outcome and the detail."""
+    if isinstance(result, PendingConfirmation):
+        questions = [{"id": q.message_id, "text": q.text} for q in result.questions]
+        if result.prompt is not None:
+            questions.append({"id": result.prompt.message_id, "text": result.prompt.text,
+                              "options": list(result.prompt.options)})
+        return "questions", {"reply_id": result.reply_id, "questions": questions}
+    if isinstance(result, OrderAccepted):
+        return (f"placed: order {result.order_id} {result.order_status or ''}".strip(),
+                {"order_id": result.order_id, "status": result.order_status, "coid": result.coid})
+    if isinstance(result, OrderDeclined):
+        return "declined", {"message": result.message}
+    return "acknowledged", {"response": getattr(result, "model_dump", lambda: repr(result))()}
+
+
 def run(flow: OrderFlow, client: OrderClient, call: Callable[[], Any]) -> OrderFlow:
-    """Send one request of the flow (place, modify, confirm) and record its outcome on the flow."""
+    """Send one request of the flow (place, modify, confirm) and record its outcome on the flow; IBKR's answer
+    goes to the audit log first, so the page never shows an outcome the log lacks."""
     try:
         result = call()
+    except Exception as exc:
+        journal(flow, "response", outcome=f"{type(exc).__name__}: {getattr(exc, 'message', exc)}",
+                status=getattr(exc, "status", None))
+        _failed(flow, exc)
+    else:
+        outcome, detail = _response(result)
+        journal(flow, "response", outcome=outcome, **detail)
+        record(flow, client, result)
+    finally:
+        flow.answering = None
+    return flow
+
+
+def _failed(flow: OrderFlow, error: Exception) -> None:
+    """Apply a request's failure to the flow: not sent, rejected, or of unknown outcome (look for its cOID)."""
+    try:
+        raise error
     except OrderRejected as exc:
         flow.stage, flow.pending, flow.message = Stage.REJECTED, None, exc.message
     except OrderStatusUnknown as exc:
@@ -258,11 +327,6 @@ def run(flow: OrderFlow, client: OrderClient, call: Callable[[], Any]) -> OrderF
         flow.stage, flow.pending = Stage.UNKNOWN, None
         flow.message = (f"The request failed unexpectedly ({type(exc).__name__}: {exc}). The order may have reached "
                         "IBKR: check the live orders before sending it again.")
-    else:
-        record(flow, client, result)
-    finally:
-        flow.answering = None
-    return flow
 
 
 def send(flow: OrderFlow, work: Callable[[], Any], then: Callable[[], Any] | None = None) -> threading.Thread:
@@ -329,20 +393,26 @@ def round_key(pending: PendingConfirmation) -> str:
 
 
 def answer(flow: OrderFlow, client: OrderClient, key: str, yes: bool, option: str | None = None,
-           runner: Callable[[Callable[[], Any]], Any] = lambda work: work()) -> bool:
+           runner: Callable[[Callable[[], Any]], Any] = lambda work: work(), actor: Actor | None = None) -> bool:
     """The trader's answer to the round ``key``; False (nothing sent) when that round was answered already.
 
     ``option`` answers an advanced prompt (one of ``pending.prompt.options``). ``runner`` does the sending (at
-    once by default; the dashboard passes one that sends on a thread, see :func:`send`).
+    once by default; the dashboard passes one that sends on a thread, see :func:`send`). ``actor`` (default: who
+    submitted) must be allowed to trade; the answer, with the questions' ids and texts, is audited before it goes.
     """
     pending = flow.pending
     if flow.stage is not Stage.QUESTIONS or pending is None or round_key(pending) != key or flow.answering:
         log.info("answer to %s ignored: that round is no longer open", key)
         return False
-    flow.answering = key  # before anything is sent: a second click on either button finds it and sends nothing
+    actor = actor or flow.actor or local_actor()
+    require(actor, Permission.TRADE, flow.audit, f"Answering IBKR's question about {flow.title}",
+            account=flow.account_id, order=flow.title)
     ids = [q.message_id for q in pending.questions]
     if pending.prompt is not None:
         ids = [pending.prompt.message_id or "prompt"]
+    _, asked = _response(pending)
+    journal(flow, "answer", strict=True, actor=actor, outcome=option or ("yes" if yes else "no"), **asked)
+    flow.answering = key  # before anything is sent: a second click on either button finds it and sends nothing
     flow.answered.append((ids, yes))
     if option is not None:
         runner(lambda: run(flow, client, lambda: client.confirm(pending, option=option)))
