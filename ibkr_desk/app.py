@@ -2,9 +2,12 @@
 
 import streamlit as st
 
+from ibkr.audit import Permission
+from ibkr_desk import auth
 from ibkr_desk.ui import page
 
 st.set_page_config(page_title="IBKR Desk", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
+person = auth.gate()  # with sign-in configured, nothing below runs for someone who has not signed in
 
 navigation = st.navigation([
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -13,6 +16,8 @@ navigation = st.navigation([
     st.Page("app_pages/currency.py", title="Currency exposure", icon=":material/currency_exchange:"),
     st.Page("app_pages/orders.py", title="Orders", icon=":material/receipt_long:"),
     st.Page("app_pages/gateway.py", title="Gateway", icon=":material/power:"),
+    *([st.Page("app_pages/audit.py", title="Audit log", icon=":material/history_edu:")]
+      if person.may(Permission.AUDIT) else []),
 ])
 # Streamlit's wide layout keeps 5rem either side: at 1280 px that hid the P&L columns. A trading screen uses it.
 st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 1.75rem 3rem 1.75rem;}</style>")

@@ -12,8 +12,11 @@ from ibkr_desk.ui.page import context
 ctx = context()
 settings = services.settings()
 st.title("Orders")
+blocked = submission.cannot_send()
 if not settings.trading_enabled:
     st.caption(":material/lock: Preview only: IBKR_TRADING_ENABLED is false, so the ticket can preview but not send.")
+elif blocked:
+    st.caption(f":material/lock: Preview only: {blocked}")
 if services.gateway().state != AuthState.AUTHENTICATED:
     st.info("The order ticket needs a logged-in gateway session (see the message above).", icon=":material/key:")
     st.stop()
@@ -56,9 +59,9 @@ with right:
     with buttons[0]:
         preview.button(view)
     with buttons[1]:
-        submission.button(view, settings.trading_enabled, over_limits)
-    submission.panel(settings.trading_enabled)
+        submission.button(view, blocked, over_limits)
+    submission.panel(blocked)
     preview.details(view, base, ctx.masked)
 
-book.live_orders(ctx.account_ids, settings.trading_enabled, ctx.masked)
+book.live_orders(ctx.account_ids, blocked, ctx.masked)
 book.trades(ctx.account_ids, ctx.masked)

@@ -7,7 +7,9 @@ import time
 
 import streamlit as st
 
+from ibkr.audit import Permission
 from ibkr.gateway import CONFIRM, PromptAction, available, perform
+from ibkr_desk import auth
 from ibkr_desk.ui import loaders, services
 
 PENDING, OUTCOME = "gateway_action_pending", "gateway_action_outcome"
@@ -23,8 +25,9 @@ def buttons(actions: list[PromptAction], where: str, *, primary: PromptAction | 
     if pending is not None and pending[1] == where:
         _confirm(pending[0], where)
     elif actions:
+        not_yours = auth.why_not(Permission.GATEWAY)
         for col, action in zip(st.columns(len(actions)), actions, strict=True):
-            why = available(action, manager.state)
+            why = not_yours or available(action, manager.state)
             if col.button(action.label, key=f"{where}-{action.value}", width="stretch", disabled=why is not None,
                           help=why or CONFIRM.get(action), type="primary" if action is primary else "secondary"):
                 if action in CONFIRM:
@@ -59,7 +62,7 @@ def _confirm(action: PromptAction, where: str) -> None:
 
 def _run(action: PromptAction, where: str) -> None:
     with st.spinner(f"{action.label}..."):
-        result = perform(services.gateway(), action)
+        result = perform(services.gateway(), action, actor=auth.actor(), audit=services.audit())
     st.session_state[OUTCOME] = (result, where, time.monotonic())
     loaders.refresh()
     st.rerun()

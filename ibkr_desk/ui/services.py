@@ -8,6 +8,7 @@ from collections import deque
 import streamlit as st
 
 from ibkr import ClientPortalClient, Settings
+from ibkr.audit import AuditLog
 from ibkr.gateway import AuthState, GatewayManager, Prompt
 from ibkr.order_book import BookReader
 from ibkr.orders.submission import Submissions
@@ -52,10 +53,17 @@ def gateway() -> GatewayManager:
 
 
 @st.cache_resource
+def audit() -> AuditLog:
+    """The audit trail of this dashboard (in the desk's database, ``IBKR_DATABASE_PATH``)."""
+    return AuditLog(settings().database_file)
+
+
+@st.cache_resource
 def submissions() -> Submissions:
     """Every order submission of this process: a reload or a second tab sees the ones still open, and a restart
-    the ones that were open when the process stopped (kept in ``<state dir>/submissions.json``)."""
-    return Submissions(path=default_state_dir() / "submissions.json", key=settings().gateway_url)
+    the ones that were open when the process stopped (kept in ``<state dir>/submissions.json``). Each step of
+    each goes to the audit log."""
+    return Submissions(path=default_state_dir() / "submissions.json", key=settings().gateway_url, audit=audit())
 
 
 @st.cache_resource

@@ -21,7 +21,7 @@ from ibkr.orders.submission import OrderFlow, Stage, clear, run
 from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.orders import lookups
 from ibkr_desk.ui.orders.lookups import refresh
-from ibkr_desk.ui.orders.submission import DISABLED_WHY, draw_flow, paused_for_answers
+from ibkr_desk.ui.orders.submission import begin_or_say, draw_flow, paused_for_answers, refused
 from ibkr_desk.ui.services import LIVE_SECONDS, TRADES_SECONDS
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,8 @@ def _read(what: str, account_ids: list[str], reader: BookReader) -> tuple[list, 
 
 
 @st.fragment(run_every=REDRAW_SECONDS, parallel=True)
-def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> None:
+def live_orders(account_ids: list[str], blocked: str | None, masked: bool) -> None:
+    """The live orders and the modify / cancel of a working one (``blocked``: why this session may not)."""
     st.subheader("Live orders")
     read = _read("live orders", account_ids, services.order_book().live)
     if read is None:
@@ -90,10 +91,12 @@ def live_orders(account_ids: list[str], trading_enabled: bool, masked: bool) -> 
                      column_config=config)
     st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · refreshes every "
                f"{LIVE_SECONDS:g} s or more (each account on its own) · as of {fmt.stamp(as_of) if as_of else '?'}")
-    _actions(working, trading_enabled)
+    _actions(working, blocked)
 
 
-def _actions(working: list[Order], trading_enabled: bool) -> None:
+def _actions(working: list[Order], blocked: str | None) -> None:
+    trading_enabled = blocked is None
+    refused(state.BOOK_FLOW)
     flow = st.session_state.get(state.BOOK_FLOW)
     if flow is not None:
         draw_flow(flow, state.BOOK_FLOW)
@@ -143,8 +146,8 @@ def _actions(working: list[Order], trading_enabled: bool) -> None:
                        on_click=_send, args=(order, None))
         if paused:
             st.caption(paused)
-        if not trading_enabled:
-            st.caption(DISABLED_WHY)
+        if blocked:
+            st.caption(blocked)
 
 
 def _label(o: Order) -> str:
@@ -176,8 +179,7 @@ def _send(order: Order, changes: dict[str, float] | None) -> None:
         return
     st.session_state[state.BOOK_SEQ] = st.session_state.get(state.BOOK_SEQ, 0) + 1
     clear(st.session_state, state.BOOK_FLOW)
-    flow = services.submissions().begin(st.session_state, state.BOOK_FLOW,
-                                        OrderFlow("modify" if changes is not None else "cancel", title, account))
+    flow = begin_or_say(state.BOOK_FLOW, OrderFlow("modify" if changes is not None else "cancel", title, account))
     if flow is not None:
         if changes is not None:
             run(flow, client, lambda: client.modify(account, order.order_id, changes))

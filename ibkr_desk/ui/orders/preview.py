@@ -10,6 +10,7 @@ from ibkr.analytics import HELP, utilisation_status, whatif_table, whatif_utilis
 from ibkr.errors import IbkrError
 from ibkr.models import WhatIf
 from ibkr.orders.entry import fingerprint
+from ibkr_desk import auth
 from ibkr_desk.ui import figures, fmt, services, state
 from ibkr_desk.ui.orders.text import ibkr_markdown
 from ibkr_desk.ui.orders.ticket import TicketView
@@ -44,6 +45,12 @@ def button(view: TicketView) -> None:
                 result: WhatIf | str = services.client().whatif(ticket)
         except IbkrError as exc:
             result = exc.message
+        try:  # in the audit log before it is shown
+            services.audit().record(auth.actor(), "preview", account=ticket.account_id, order=ticket.describe(),
+                                    outcome=result if isinstance(result, str) else "what-if answered",
+                                    whatif=None if isinstance(result, str) else result.model_dump(mode="json"))
+        except IbkrError as exc:  # the audit log cannot be written
+            result = f"The preview is not shown: {exc.message}."
         st.session_state[state.PREVIEW] = (fingerprint(ticket), result)
 
 

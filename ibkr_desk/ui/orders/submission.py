@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ibkr.audit import Permission
+from ibkr.errors import AuditUnavailable, PermissionDenied
 from ibkr.models import PendingConfirmation
 from ibkr.orders import OrderTicket, new_coid
 from ibkr.orders.entry import fingerprint
 from ibkr.orders.submission import OrderFlow, Stage, answer, clear, recheck, round_key, run, send
+from ibkr_desk import auth
 from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.orders.lookups import refresh
 from ibkr_desk.ui.orders.text import escape, ibkr_markdown
@@ -16,6 +19,32 @@ from ibkr_desk.ui.orders.ticket import TicketView
 
 DISABLED_WHY = ("Preview only: sending orders is switched off (IBKR_TRADING_ENABLED=false, the default). An "
                 "administrator can set IBKR_TRADING_ENABLED=true and restart the dashboard to allow orders.")
+REFUSED = "order_refused"  # why the last click sent nothing (a role or an audit log that cannot be written)
+
+
+def cannot_send() -> str | None:
+    """Why this session may not send, modify or cancel orders (trading switched off, or the person's role), or
+    None. The order register checks the role again when something is sent (ibkr.orders.submission)."""
+    if not services.settings().trading_enabled:
+        return DISABLED_WHY
+    return auth.why_not(Permission.TRADE)
+
+
+def begin_or_say(key: str, flow: OrderFlow) -> OrderFlow | None:
+    """Register ``flow`` for this session's person (``Submissions.begin``); a refusal (their role, an audit log
+    that cannot be written) is kept to be shown and sends nothing."""
+    st.session_state.pop(f"{REFUSED}-{key}", None)
+    try:
+        return services.submissions().begin(st.session_state, key, flow, actor=auth.actor())
+    except (PermissionDenied, AuditUnavailable) as exc:
+        st.session_state[f"{REFUSED}-{key}"] = f"Not sent: {exc.message}."
+        return None
+
+
+def refused(key: str) -> None:
+    """What the last click under ``key`` was refused for, if anything."""
+    if st.session_state.get(f"{REFUSED}-{key}"):
+        st.error(st.session_state[f"{REFUSED}-{key}"], icon=":material/block:")
 
 
 def paused_for_answers(own: OrderFlow | None = None) -> str | None:
@@ -28,15 +57,16 @@ def paused_for_answers(own: OrderFlow | None = None) -> str | None:
             "answer it first.")
 
 
-def button(view: TicketView, trading_enabled: bool, over_limits: list[str] | None = None) -> None:
+def button(view: TicketView, blocked: str | None, over_limits: list[str] | None = None) -> None:
     """The Submit button: registers the submission, sends the one order, records IBKR's answer. Disabled, saying
-    why, while the ticket breaks one of the desk's limits (``over_limits``)."""
+    why, while nothing may be sent (``blocked``: :func:`cannot_send`) or the ticket breaks one of the desk's
+    limits (``over_limits``)."""
     flow = st.session_state.get(state.NEW_FLOW)
     ticket = view.check.ticket
     twin = services.submissions().open_twin(fingerprint(ticket)) if ticket is not None else None
     paused = paused_for_answers()
-    if not trading_enabled or flow is not None or over_limits or twin is not None or paused:
-        why = (DISABLED_WHY if not trading_enabled else
+    if blocked or flow is not None or over_limits or twin is not None or paused:
+        why = (blocked if blocked else
                "This ticket's submission is shown below; New order starts another." if flow is not None else
                paused if paused else
                f"This exact order was submitted at {fmt.stamp(twin.started_at)} and IBKR has not settled it yet; "
@@ -58,8 +88,8 @@ def _submit(ticket: OrderTicket | None) -> None:
         return
     client, register = services.client(), services.submissions()
     # No Streamlit call between registering the flow and recording IBKR's answer (see ibkr.orders.submission).
-    # The register keeps it (with the cOID it goes under) on disk before the request leaves.
-    flow = register.begin(st.session_state, state.NEW_FLOW, OrderFlow(
+    # The register keeps it (with the cOID it goes under) on disk, and the audit log has it, before it leaves.
+    flow = begin_or_say(state.NEW_FLOW, OrderFlow(
         "new", ticket.describe(), ticket.account_id, fingerprint(ticket), coid=new_coid()))
     if flow is not None:  # sent on a thread: the page shows "Sending..." at once and polls for IBKR's answer
         coid = flow.coid
@@ -88,8 +118,9 @@ def current() -> OrderFlow | None:
     return flow
 
 
-def panel(trading_enabled: bool) -> None:
+def panel(blocked: str | None) -> None:
     """The submission of the ticket (questions, outcome), or why nothing can be sent."""
+    refused(state.NEW_FLOW)
     flow = st.session_state.get(state.NEW_FLOW)
     if flow is not None and st.session_state.get(ADOPTED) == flow.flow_id:
         st.caption(f"Submitted at {fmt.stamp(flow.started_at, date=True)} in another session of this dashboard "
@@ -97,8 +128,8 @@ def panel(trading_enabled: bool) -> None:
                    "The ticket stays locked until it is closed with New order.")
     if flow is not None:
         draw_flow(flow, state.NEW_FLOW)
-    elif not trading_enabled:
-        st.info(DISABLED_WHY, icon=":material/lock:")
+    elif blocked:
+        st.info(blocked, icon=":material/lock:")
 
 
 def _after_send(flow: OrderFlow | None = None) -> None:
@@ -162,12 +193,18 @@ def _questions(flow: OrderFlow, pending: PendingConfirmation) -> None:
 def _answer(flow: OrderFlow, key: str, yes: bool, option: str | None = None) -> None:
     """The trader's answer to one round of IBKR's questions, sent at once (a button callback): on a thread for
     the ticket's own submission (its panel polls), inline in the live orders' fragment (a modify's questions)."""
-    register = services.submissions()
-    if flow.kind == "new":
-        answer(flow, services.client(), key, yes, option=option,
-               runner=lambda work: send(flow, work, register.save))
+    register, person = services.submissions(), auth.actor()
+    where = f"{REFUSED}-{state.NEW_FLOW if flow.kind == 'new' else state.BOOK_FLOW}"
+    st.session_state.pop(where, None)
+    try:
+        if flow.kind == "new":
+            answer(flow, services.client(), key, yes, option=option, actor=person,
+                   runner=lambda work: send(flow, work, register.save))
+            return
+        answer(flow, services.client(), key, yes, option=option, actor=person)
+    except (PermissionDenied, AuditUnavailable) as exc:
+        st.session_state[where] = f"Your answer was not sent: {exc.message}."
         return
-    answer(flow, services.client(), key, yes, option=option)
     register.save()
     _after_send(flow)
 
