@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -156,14 +156,16 @@ class DashboardHarness:
 
 
 @contextmanager
-def streamlit_app(tmp: Path, **settings: str) -> Iterator[dict]:
+def streamlit_app(tmp: Path, *, args: Sequence[str] = (), ui_port: int | None = None,
+                  **settings: str) -> Iterator[dict]:
     """``python -m ibkr_desk`` (``streamlit run ibkr_desk/app.py``) in a child process whose GatewayManager starts the simulator; both stopped on exit.
 
-    ``settings`` are IBKR_* settings by field name (``sim_auto_login="true"``). Yields the app's ``url``, the
+    ``settings`` are IBKR_* settings by field name (``sim_auto_login="true"``), ``args`` more command-line options
+    (``--secrets.files``), ``ui_port`` a port chosen beforehand (an OIDC redirect names it). Yields the app's ``url``, the
     ``gateway`` origin, a ``truth`` session pinned to the simulator's certificate (for /sim/...) and the ``log``.
     The file watcher is off, so edits to the tree during a run cannot reload modules under the test.
     """
-    gw_port, ui_port = free_port(), free_port()
+    gw_port, ui_port = free_port(), ui_port or free_port()
     env = dict(os.environ, IBKR_GATEWAY_MODE="sim", IBKR_GATEWAY_URL=f"https://localhost:{gw_port}",
                IBKR_SIM_CERT_DIR=str(tmp / "cert"), IBKR_SIM_TICK_SECONDS="0",
                XDG_STATE_HOME=str(tmp / "state"), XDG_CACHE_HOME=str(tmp / "cache"))
@@ -171,7 +173,7 @@ def streamlit_app(tmp: Path, **settings: str) -> Iterator[dict]:
     log_path = tmp / "streamlit.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "ibkr_desk", "--server.port", str(ui_port),
-                                 "--server.headless", "true", "--server.fileWatcherType", "none"],
+                                 "--server.headless", "true", "--server.fileWatcherType", "none", *args],
                                 cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         url = f"http://127.0.0.1:{ui_port}"
         deadline = time.monotonic() + 60
