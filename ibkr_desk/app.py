@@ -7,6 +7,7 @@ from ibkr_desk import auth
 from ibkr_desk.ui import page
 
 st.set_page_config(page_title="IBKR Desk", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
+st.sidebar.title("IBKR Desk")
 person = auth.gate()  # with sign-in configured, nothing below runs for someone who has not signed in
 
 navigation = st.navigation([
@@ -21,6 +22,5 @@ navigation = st.navigation([
 ])
 # Streamlit's wide layout keeps 5rem either side: at 1280 px that hid the P&L columns. A trading screen uses it.
 st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 1.75rem 3rem 1.75rem;}</style>")
-st.sidebar.title("IBKR Desk")
 page.boot()
 navigation.run()
