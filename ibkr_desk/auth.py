@@ -42,6 +42,11 @@ def actor() -> Actor:
     return Actor(email, role)
 
 
+def masks_accounts() -> bool:
+    """Whether this session's person sees account ids masked (IBKR_MASK_ACCOUNTS, for viewers)."""
+    return services.settings().mask_accounts and actor().role is Role.VIEWER
+
+
 def may(permission: Permission) -> bool:
     return actor().may(permission)
 

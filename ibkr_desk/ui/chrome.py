@@ -7,6 +7,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ibkr.gateway import AuthState, PromptAction
 from ibkr.pacing import default_limiter
+from ibkr_desk import auth
 from ibkr_desk.ui import fmt, gateway_actions, loaders, services, state
 
 # The gateway status chip: Streamlit's own badge and icon font, so it draws without an emoji font.
@@ -37,7 +38,8 @@ def trading_banner(loaded: loaders.Loaded) -> None:
     paper = is_paper(ids, services.gateway().record.sso)
     if paper:
         st.info("**PAPER trading**: orders from this dashboard go to IBKR's paper account "
-                f"({', '.join(ids)}); no real money moves.", icon=":material/science:")
+                f"({', '.join(fmt.account(a, auth.masks_accounts()) for a in ids)}); no real money moves.",
+                icon=":material/science:")
     elif paper is False:
         st.error("**LIVE trading**: orders from this dashboard are real and go to IBKR at once.",
                  icon=":material/bolt:")
@@ -79,8 +81,10 @@ def sidebar(loaded: loaders.Loaded) -> list[str]:
 def _account_label(loaded: loaders.Loaded, account_id: str) -> str:
     for a in loaded.snapshot.accounts if loaded.snapshot else []:
         if a.account_id == account_id:
-            return f"{account_id} · {a.currency} · {a.display_name or ''}".rstrip(" ·")
-    return account_id
+            shown = fmt.account(account_id, auth.masks_accounts())
+            return f"{shown} · {a.currency} · {a.display_name or ''}".rstrip(" ·") if shown == account_id else (
+                f"{shown} · {a.currency}")  # masked: the account's name would give it away
+    return fmt.account(account_id, auth.masks_accounts())
 
 
 def _freshness(loaded: loaders.Loaded) -> None:

@@ -13,6 +13,15 @@ QUANTITY_FORMAT = "%,.10g"
 quantity or price IBKR sends), thousands separators, no padding zeros; never IBKR's number rounded to 4 digits."""
 
 
+def account(account_id: str, masked: bool) -> str:
+    """An account id, or with ``masked`` its letters and last three digits only (``DU6433012`` -> ``DU•••012``):
+    what IBKR_MASK_ACCOUNTS shows viewers, enough to tell a team's accounts apart and no more."""
+    if not masked or not account_id:
+        return account_id
+    letters = len(account_id) - len(account_id.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+    return account_id[:letters] + "•••" + account_id[-3:] if len(account_id) > letters + 3 else MASK
+
+
 def quantity(x: float | None, masked: bool = False) -> str:
     """A quantity exactly, with thousands separators (``10,266``, ``27.2848``, ``1,000,000,000``)."""
     return MASK if masked else exact(x)

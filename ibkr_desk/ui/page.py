@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ibkr.analytics import TOTAL_LABEL
 from ibkr.errors import IbkrError
 from ibkr.portfolio import PortfolioSnapshot
-from ibkr_desk.ui import chrome, loaders, services, state
+from ibkr_desk import auth
+from ibkr_desk.ui import chrome, fmt, loaders, services, state
 
 _KEY = "_page_context"
 
@@ -31,7 +33,16 @@ class Context:
 
     def frames(self) -> dict:
         snap = self.snapshot()
-        return loaders.frames(snap.as_of.isoformat(), tuple(self.account_ids), self.report_ccy, snap)
+        frames = loaders.frames(snap.as_of.isoformat(), tuple(self.account_ids), self.report_ccy, snap)
+        if not auth.masks_accounts():
+            return frames
+        masked = {}  # the cached frames stay whole: a copy whose account column is masked
+        for name, frame in frames.items():
+            if "account" in getattr(frame, "columns", ()):
+                frame = frame.copy()
+                frame["account"] = frame["account"].map(lambda a: fmt.account(a, a != TOTAL_LABEL))
+            masked[name] = frame
+        return masked
 
 
 def boot() -> Context:

@@ -45,7 +45,9 @@ class OrdersPage:
             "&& !document.querySelector('[data-stale=\"true\"]')", timeout=60_000)
         self.page.wait_for_timeout(150)
 
-    def open(self) -> OrdersPage:
+    def open(self, shown=lambda account: account) -> OrdersPage:
+        """Open the page, close a leftover submission, choose the simulator's first account (by the name
+        ``shown`` gives it: a viewer may see it masked)."""
         self.page.goto(f"{self.app['url']}/orders")
         self.page.get_by_role("heading", name="Ticket").wait_for(timeout=60_000)
         self.settle(500)
@@ -66,7 +68,7 @@ class OrdersPage:
         # The ticket never picks an account by itself ("All accounts" in the sidebar): the trader does.
         account = sim(self.app, "GET", "state")["accounts"][0]["id"]
         self.page.get_by_test_id("stMain").get_by_role("combobox", name="Account", exact=True).click()
-        self.page.get_by_role("option", name=account).first.click()
+        self.page.get_by_role("option", name=shown(account)).first.click()
         self.settle()
         return self
 

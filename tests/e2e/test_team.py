@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.dashboard_harness import free_port, streamlit_app
-from tests.e2e.orders_page import OrdersPage, orders
+from tests.e2e.orders_page import OrdersPage, orders, sim
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,8 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
     secrets_file.chmod(0o600)
     with streamlit_app(tmp, args=["--secrets.files", str(secrets_file)], ui_port=ui_port, sim_auto_login="true",
                        trading_enabled="true", traders=TRADER, admins=ADMIN, tickle_seconds="5",
-                       refresh_seconds="60", database_path=str(tmp / "desk.sqlite3")) as running:
+                       refresh_seconds="60", database_path=str(tmp / "desk.sqlite3"),
+                       mask_accounts="true") as running:
         # the OIDC redirect names localhost: the browser must use that name for the session cookie to come back
         yield {**running, "url": f"http://localhost:{ui_port}"}
 
@@ -53,8 +54,12 @@ def sign_in(page, app, email: str) -> None:
     page.get_by_text(email).first.wait_for(timeout=60_000)
 
 
-def ticket_for(page, app, artifacts) -> OrdersPage:
-    ticket = OrdersPage(page, app, artifacts).open()
+def masked(account: str) -> str:
+    return account[:2] + "•••" + account[-3:]
+
+
+def ticket_for(page, app, artifacts, shown=lambda account: account) -> OrdersPage:
+    ticket = OrdersPage(page, app, artifacts).open(shown)
     ticket.type_in("Symbol", "AAPL")
     ticket.number("Quantity", 3)
     ticket.choose("Order type", "MKT · market")
@@ -74,7 +79,13 @@ def test_a_viewer_reads_and_previews_but_cannot_submit(team_app, page, artifacts
     sign_in(page, team_app, VIEWER)
     assert "viewer" in page.get_by_test_id("stSidebar").inner_text()
     assert page.get_by_role("link", name="Audit log").count() == 0
-    ticket = ticket_for(page, team_app, artifacts_dir)
+    page.get_by_text("Net liquidation").first.wait_for(timeout=60_000)  # the gateway (simulator) is up
+    accounts = [a["id"] for a in sim(team_app, "GET", "state")["accounts"]]
+    page.wait_for_timeout(1000)
+    shown = page.inner_text("body")
+    assert masked(accounts[0]) in shown  # IBKR_MASK_ACCOUNTS: a viewer sees DU•••012, never the account id
+    assert not any(a in shown for a in accounts), "an account id shown to a viewer"
+    ticket = ticket_for(page, team_app, artifacts_dir, masked)
     ticket.click("Preview (what-if)")
     ticket.wait_text(r"Margin utilisation it would leave")
     submit = page.get_by_role("button", name="Submit order")

@@ -25,7 +25,8 @@ from ibkr.orders.entry import (
 )
 from ibkr.orders.limits import OrderLimits, limit_problems, order_size
 from ibkr.portfolio import PortfolioSnapshot
-from ibkr_desk.ui import state, tables
+from ibkr_desk import auth
+from ibkr_desk.ui import fmt, state, tables
 from ibkr_desk.ui.orders import contract as order_contract
 from ibkr_desk.ui.orders import lookups as lookup
 
@@ -52,8 +53,11 @@ def render(accounts: list[str], tradable: list[str], labels: dict[str, str], def
     if default_account in options and state.ORDER_ACCOUNT not in st.session_state:
         st.session_state[state.ORDER_ACCOUNT] = default_account
 
+    masked = auth.masks_accounts()
+
     def account_label(a: str) -> str:  # stable text: a label that changes between runs resets the choice
-        return a if a in tradable else f"{a} · view only (not tradable)"
+        shown = fmt.account(a, masked)
+        return shown if a in tradable else f"{shown} · view only (not tradable)"
 
     # Never silently the first account: with "All accounts" in the sidebar the trader chooses one here.
     unchosen = {} if state.ORDER_ACCOUNT in st.session_state else {"index": None}
