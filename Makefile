@@ -7,19 +7,20 @@ PORT   ?= 8501
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench soak chromium clean
+.PHONY: run test lint bench soak chromium clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The project itself is installed (editable, with its dashboard and sim extras): no sys.path tricks anywhere.
-$(VENV)/.run-deps: pyproject.toml requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# Installed with the versions of requirements.lock (those the tests passed with); `make lock` upgrades them.
+$(VENV)/.run-deps: pyproject.toml requirements.txt requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -c requirements.lock -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-deps: pyproject.toml requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev-deps: pyproject.toml requirements.txt requirements-dev.txt requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -c requirements.lock -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
 run: $(VENV)/.run-deps
@@ -46,6 +47,16 @@ bench: $(VENV)/.dev-deps
 SOAK_MINUTES ?= 10
 soak: $(VENV)/.dev-deps chromium
 	$(BIN)/python -m tests.e2e.trading_day --minutes $(SOAK_MINUTES)
+
+# Upgrade the pinned versions: the newest the ranges allow, in a throwaway venv, frozen into requirements.lock.
+LOCK_VENV := $(shell mktemp -u /tmp/ibkr-desk-lock.XXXXXX)
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/pip install --quiet -r requirements-dev.txt
+	{ head -2 requirements.lock; $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^ibkr-desk'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf $(LOCK_VENV)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
