@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -185,6 +185,15 @@ class Settings(BaseSettings):
         if text.lower() in ("false", "0", "no", "off", ""):
             return False
         return Path(text).expanduser()
+
+    @field_validator("verify_ssl")
+    @classmethod
+    def _certificate_exists(cls, value: bool | Path, info: ValidationInfo) -> bool | Path:
+        """A certificate path must exist, except in sim mode, where the simulator may write it on start."""
+        if isinstance(value, Path) and info.data.get("gateway_mode") is not GatewayMode.SIM and not value.exists():
+            raise ValueError(f"no certificate file at {value}: give the gateway's certificate (or CA bundle), true "
+                             "for the system's CAs, or false to skip verification")
+        return value
 
     @property
     def api_base(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from ibkr.errors import RateLimited
+from ibkr.errors import ConfigurationError, RateLimited
 from ibkr.gateway._state import AuthState, Probe, parse_tickle, probe_failure, probe_from_auth_status
 from ibkr.pacing import PENALTY_SECONDS, PacingLimiter, default_limiter
 
@@ -55,8 +55,16 @@ class GatewayHttp:
         """One request through the shared pacing limiter, no redirects followed (a redirect to ``/sso/Login``
         means "no session"). Raises RateLimited when the limiter holds requests back after a 429."""
         with self._lock, self.limiter.slot(method, path, max_pause=MAX_PAUSE):
-            r = self.session.request(method, self.api_base + path, timeout=self.timeout, allow_redirects=False,
-                                     **kwargs)
+            try:
+                r = self.session.request(method, self.api_base + path, timeout=self.timeout, allow_redirects=False,
+                                         **kwargs)
+            except OSError as exc:
+                if type(exc) is OSError and "CA certificate bundle" in str(exc):  # requests' own errors subclass it
+                    raise ConfigurationError(
+                        f"IBKR_VERIFY_SSL points to {kwargs.get('verify', self.session.verify)}, which does not "
+                        "exist. Give the gateway's certificate (or CA bundle) path, true for the system's CAs, or "
+                        "false to skip verification.") from None
+                raise
         if r.status_code == 429:  # hold the whole process back, as the client's transport does
             try:
                 wait = float(r.headers.get("Retry-After", ""))

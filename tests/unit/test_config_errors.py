@@ -44,3 +44,18 @@ def test_start_up_commands_stop_with_exit_code_3_and_no_traceback(command):
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr and "IBKR_REFRESH_SECONDS='0' is not valid" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_certificate_file_that_is_not_there_stops_start_up_except_for_the_simulators_own(monkeypatch, tmp_path):
+    missing = tmp_path / "gateway-ca.pem"
+    monkeypatch.setenv("IBKR_GATEWAY_MODE", "external")
+    monkeypatch.setenv("IBKR_VERIFY_SSL", str(missing))
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.message.startswith(f"IBKR_VERIFY_SSL={str(missing)!r} is not valid")
+    assert "no certificate file" in raised.value.message and "IBKR_VERIFY_SSL=false" in raised.value.message
+    missing.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert load_settings().verify_ssl == missing
+    missing.unlink()
+    monkeypatch.setenv("IBKR_GATEWAY_MODE", "sim")  # the simulator writes its certificate when it starts
+    assert load_settings().verify_ssl == missing
