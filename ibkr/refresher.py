@@ -50,10 +50,12 @@ class Refresher(Generic[T]):
     while ``ready()`` says the source can answer. ``clock`` is monotonic seconds (injectable for tests)."""
 
     def __init__(self, load: Callable[[], T], interval: float, *, ready: Callable[[], bool] = lambda: True,
-                 headroom: float = 3.0, name: str = "refresher", clock: Callable[[], float] = time.monotonic) -> None:
+                 headroom: float = 3.0, name: str = "refresher", clock: Callable[[], float] = time.monotonic,
+                 on_result: Callable[[T], None] | None = None) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
         self._load, self._ready, self._clock = load, ready, clock
+        self._on_result = on_result  # called on the thread with each good value (history, notifications)
         self.interval, self.headroom, self.name = interval, headroom, name
         self._cond = threading.Condition()
         self._value: T | None = None
@@ -169,3 +171,8 @@ class Refresher(Generic[T]):
                 self._due = finished + max(self._effective_interval(), retry_after)
                 log.info("%s: load failed (%s); next try in %.0f s", self.name, error, self._due - finished)
             self._cond.notify_all()
+        if error is None and self._on_result is not None:
+            try:
+                self._on_result(value)  # type: ignore[arg-type]
+            except Exception:  # what a listener does with a value must not end the thread
+                log.exception("%s: on_result failed", self.name)

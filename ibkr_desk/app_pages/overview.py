@@ -3,8 +3,11 @@
 import streamlit as st
 
 from ibkr import analytics
-from ibkr_desk.ui import figures, fmt
+from ibkr_desk import auth
+from ibkr_desk.ui import figures, fmt, services
 from ibkr_desk.ui.page import context
+
+HISTORY_DAYS = 7
 
 ctx = context()
 st.title("Overview")
@@ -58,3 +61,15 @@ with left:
                     f"{fmt.pct(r['pct_of_net_liquidation'])} of net liquidation")
 with right:
     st.plotly_chart(figures.pnl_by_asset_class(frames["positions"], ccy, masked), width="stretch")
+
+st.subheader("Trend")
+trend = services.history().frame(ctx.account_ids, days=HISTORY_DAYS)
+if trend.empty:
+    st.info(f"No history yet: each account's figures are recorded every {services.settings().history_minutes:g} "
+            "minutes while the dashboard runs, and the trend appears here after the first.",
+            icon=":material/timeline:")
+else:
+    hide_ids = auth.masks_accounts()
+    st.plotly_chart(figures.history_lines(trend, lambda a: fmt.account(a, hide_ids), masked), width="stretch")
+    st.caption(f"Net liquidation and daily P&L of each account in its base currency, the last {HISTORY_DAYS} days, "
+               f"a point every {services.settings().history_minutes:g} minutes at most.")

@@ -127,3 +127,26 @@ def whatif_bars(whatif: WhatIf, currency: str, masked: bool = False) -> go.Figur
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(showticklabels=not masked, tickformat=",.0f", zeroline=True, zerolinecolor=GREY)
     return fig
+
+
+def history_lines(history: pd.DataFrame, label=str, masked: bool = False) -> go.Figure:
+    """Net liquidation (top) and daily P&L (bottom) of each account over time, one line each, from the rows of
+    :meth:`ibkr.history.History.frame`; each account in its own base currency. ``label`` names an account (a
+    masked id for viewers); ``masked`` hides the amounts."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=("Net liquidation", "Daily P&L"))
+    for account, rows in history.groupby("account", sort=False):
+        name = f"{label(account)} ({rows['base_currency'].iloc[-1] or '?'})"
+        hover = "%{x|%d %b %H:%M}<extra>" + name + "</extra>" if masked else \
+            "%{x|%d %b %H:%M}: %{y:,.0f}<extra>" + name + "</extra>"
+        fig.add_trace(go.Scatter(x=rows["at"], y=rows["net_liquidation"], mode="lines+markers", name=name,
+                                 legendgroup=name, hovertemplate=hover), row=1, col=1)
+        fig.add_trace(go.Scatter(x=rows["at"], y=rows["daily_pnl"], mode="lines+markers", name=name,
+                                 legendgroup=name, showlegend=False, hovertemplate=hover), row=2, col=1)
+    fig.update_layout(title="Trend: today and recent days", **LAYOUT, height=460,
+                      legend=dict(orientation="h", y=-0.12))
+    fig.update_yaxes(showticklabels=not masked, tickformat="~s")
+    fig.update_yaxes(zeroline=True, zerolinecolor=GREY, row=2, col=1)
+    return fig

@@ -10,6 +10,7 @@ import streamlit as st
 from ibkr import ClientPortalClient, Settings
 from ibkr.audit import AuditLog
 from ibkr.gateway import AuthState, GatewayManager, Prompt
+from ibkr.history import History
 from ibkr.order_book import BookReader
 from ibkr.orders.submission import Submissions
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
@@ -72,11 +73,19 @@ def client() -> ClientPortalClient:
 
 
 @st.cache_resource
+def history() -> History:
+    """Each account's figures every ``IBKR_HISTORY_MINUTES``, in the desk's database (the Overview's trend)."""
+    warning, danger = settings().margin_thresholds
+    return History(settings().database_file, settings().history_minutes, warning=warning, danger=danger)
+
+
+@st.cache_resource
 def refresher() -> Refresher[PortfolioSnapshot]:
     """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``)."""
     manager, api = gateway(), client()
+    recorder = history()  # every good snapshot goes into the history, on the refresher's thread
     return Refresher(lambda: load_portfolio(api), settings().refresh_seconds, name="portfolio-refresher",
-                     ready=lambda: manager.state.portfolio_readable).start()
+                     ready=lambda: manager.state.portfolio_readable, on_result=recorder.record).start()
 
 
 LIVE_SECONDS = 8.0
