@@ -17,32 +17,17 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
 from ibkr.config import Settings, load_settings
 from ibkr.errors import ConfigurationError, IbkrError
 from ibkr.gateway._manager import GatewayManager
-from ibkr.gateway._process import default_log_dir
+from ibkr.gateway._process import keeper_pid_file, pid_in
 from ibkr.gateway._prompts import Prompt
 from ibkr.gateway._record import GatewayStatus
 from ibkr.gateway._state import AuthState
 
-
-def pid_file(settings: Settings) -> Path:
-    return default_log_dir().parent / f"gateway-{settings.gateway_port}.pid"
-
-
-def running_pid(path: Path) -> int | None:
-    """The pid in ``path`` if that process is alive and is ``python -m ibkr.gateway``."""
-    try:
-        pid = int(path.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists() and b"ibkr.gateway" not in cmdline.read_bytes():
-        return None  # the pid was reused by something else
-    return pid
+pid_file = keeper_pid_file
+running_pid = pid_in
 
 
 def describe(status: GatewayStatus) -> str:
@@ -98,10 +83,12 @@ def cmd_start(settings: Settings) -> int:
 
     manager = GatewayManager(settings)
     manager.on_prompt(show)
-    manager.start()
+    # The pid file is written before the gateway starts: a dashboard opened meanwhile sees that this process
+    # owns the gateway and waits for it instead of starting a second one (SessionKeeper.owned_elsewhere).
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(str(os.getpid()))
     try:
+        manager.start()
         manager.wait_for(AuthState.AUTHENTICATED, AuthState.NO_SESSION, AuthState.COMPETING, timeout=30)
         print(describe(manager.status()), flush=True)
         last = manager.state

@@ -11,7 +11,8 @@ in 10 minutes) and tickles when a tickle is due: every ``tickle_seconds`` while 
 - COMPETING: prompt COMPETING_SESSION (take over is a person's decision: it disconnects their other platform).
 - NO_SESSION: prompt LOGIN_REQUIRED, or SESSION_EXPIRED when this gateway had a login.
 - NOT_RUNNING: restart our process (or start one if the gateway we were using went away); in external mode, or
-  once restarts are exhausted, prompt GATEWAY_DOWN.
+  once restarts are exhausted, prompt GATEWAY_DOWN. While ``python -m ibkr.gateway start`` runs for the port in
+  another process (the gateway service), that process owns the gateway: this one never starts one, it waits.
 
 Only the manager's thread calls it (or the caller's, when the manager is not started).
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 from ibkr.config import GatewayMode, Settings
 from ibkr.errors import IbkrError
 from ibkr.gateway._http import GatewayHttp
-from ibkr.gateway._process import GatewayProcess, LocalGateway, RestartPolicy, check_local
+from ibkr.gateway._process import GatewayProcess, LocalGateway, RestartPolicy, check_local, keeper_elsewhere
 from ibkr.gateway._prompts import competing_prompt, gateway_down_prompt, login_prompt, two_factor_prompt
 from ibkr.gateway._record import StateRecord
 from ibkr.gateway._simulator import SimGateway
@@ -95,6 +96,15 @@ class SessionKeeper:
         return process
 
     # ---- process ------------------------------------------------------------------------------------------------
+    def owned_elsewhere(self) -> int | None:
+        """The pid of the ``python -m ibkr.gateway start`` in another process that owns this gateway, if any.
+
+        The dashboard next to the gateway service must not start a gateway of its own when the service's is
+        briefly away (``systemctl restart``, an upgrade, the service restarting its simulator): a sim started here
+        would take the port, the service would then only use it, and stopping the dashboard would take the
+        gateway down with it (the simulator ends with the process that started it)."""
+        return keeper_elsewhere(self.settings) if self.managed else None
+
     def launch(self) -> None:
         """Start our gateway process; the sim is listening when this returns, IBKR's gateway is STARTING."""
         if self.mode is GatewayMode.SIM:
@@ -145,6 +155,8 @@ class SessionKeeper:
             self._schedule_restart(f"process exited with code {code}")
         if self._restart_at is not None and time.monotonic() >= self._restart_at and not self.stopping():
             self._restart_at = None
+            if self.process is None and self.owned_elsewhere():
+                return  # the gateway service brings it back; the next tickle finds it
             self.policy.record(time.monotonic())
             self.restarts += 1
             try:
@@ -255,6 +267,13 @@ class SessionKeeper:
             process.stop()
             self.process = None
             self._schedule_restart("not answering")
+            return
+        owner = self.owned_elsewhere() if process is None else None
+        if owner:
+            self.record.set_state(AuthState.NOT_RUNNING, probe.detail)
+            self.record.emit(gateway_down_prompt(
+                AuthState.NOT_RUNNING, self.settings.gateway_url, managed=True, restarting=True,
+                detail=f"{probe.detail}; `python -m ibkr.gateway start` (pid {owner}) runs it"))
             return
         if self.managed and process is None and self._restart_at is None and not self.gave_up:
             self._schedule_restart(f"no gateway answers ({probe.detail})")  # ours or the one we were using

@@ -63,7 +63,8 @@ class GatewayManager:
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> GatewayManager:
-        """Use the gateway already answering on the port, or start one (sim/local); then start the keep-alive.
+        """Use the gateway already answering on the port, or start one (sim/local) unless the gateway service
+        (``python -m ibkr.gateway start`` in another process) runs it; then start the keep-alive.
 
         Raises ConfigurationError when the settings cannot work (the port is held by something that is not a
         gateway, no gateway folder, no Java, ...) and GatewayUnavailable when the simulator does not start.
@@ -76,10 +77,16 @@ class GatewayManager:
         elif self.mode is GatewayMode.LOCAL:
             check_local_host(self.settings)
         found = inspect_listener(self.settings, keeper.http)
+        owner = keeper.owned_elsewhere() if found is None else None
         if found is not None:
             keeper.adopted = keeper.managed
             keeper.pending_probe = found
             self.record.event(f"a gateway already answers at {self.settings.gateway_url}; using it")
+        elif owner:
+            # The gateway service is starting it (or restarting it): use that one once it answers, never a second.
+            keeper.adopted = True
+            self.record.event(f"`python -m ibkr.gateway start` (pid {owner}) runs the gateway at "
+                              f"{self.settings.gateway_url}; waiting for it")
         elif keeper.managed:
             try:
                 keeper.launch()

@@ -43,6 +43,31 @@ def default_log_dir() -> Path:
     return default_state_dir() / "logs"
 
 
+def keeper_pid_file(settings: Settings) -> Path:
+    """Where ``python -m ibkr.gateway start`` writes its pid for the gateway port of ``settings``."""
+    return default_log_dir().parent / f"gateway-{settings.gateway_port}.pid"
+
+
+def pid_in(path: Path) -> int | None:
+    """The pid in ``path`` if that process is alive and is ``python -m ibkr.gateway``."""
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists() and b"ibkr.gateway" not in cmdline.read_bytes():
+        return None  # the pid was reused by something else
+    return pid
+
+
+def keeper_elsewhere(settings: Settings) -> int | None:
+    """The pid of a ``python -m ibkr.gateway start`` that runs the gateway of ``settings``, if it is not this
+    process (the gateway service of deploy/systemd): that process owns the gateway, everyone else only uses it."""
+    pid = pid_in(keeper_pid_file(settings))
+    return pid if pid != os.getpid() else None
+
+
 # ---- checks ---------------------------------------------------------------------------------------------------
 def check_local_host(settings: Settings) -> None:
     """sim and local mode start a gateway on this machine, so gateway_url must point at it."""
