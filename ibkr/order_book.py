@@ -103,12 +103,13 @@ class BookReader:
     :meth:`status` how its rounds go (a 429 or a failed round), :meth:`request` reads an account out of turn."""
 
     def __init__(self, read: Callable[[str], list[T]], accounts: Callable[[], Sequence[str]], interval: float, *,
-                 ready: Callable[[], bool], name: str) -> None:
+                 ready: Callable[[], bool], name: str, on_result: Callable[[Book], None] | None = None) -> None:
         self.store = BookStore()
         load = book_loader(read, accounts, self.store, lambda: not self.refresher.stopping and ready())
         # the gap after a round is the interval, or half the round's length: a reader that reads each account
         # in turn at IBKR's 1 call per 5 s leaves half the endpoint's budget to order look-ups
-        self.refresher: Refresher[Book] = Refresher(load, interval, ready=ready, headroom=0.5, name=name)
+        self.refresher: Refresher[Book] = Refresher(load, interval, ready=ready, headroom=0.5, name=name,
+                                                    on_result=on_result)  # each round's book (notifications)
 
     def book(self) -> Book:
         return self.store.book()

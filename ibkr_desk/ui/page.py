@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import streamlit as st
@@ -57,9 +58,29 @@ def boot() -> Context:
     ids = chrome.sidebar(loaded)
     chrome.trading_banner(loaded)
     chrome.gateway_prompt()
+    toast_notifications()
     ctx = Context(loaded, ids)
     st.session_state[_KEY] = ctx
     return ctx
+
+
+_NOTIFIED = "_notifications_seen"
+TOAST_MINUTES = 10
+"""A session's first run toasts the notifications of the last minutes; later runs those recorded since."""
+
+
+def toast_notifications() -> None:
+    """A toast for each notification (``ibkr.notify``) this session has not seen yet."""
+    notifier = services.notifier()
+    seen = st.session_state.get(_NOTIFIED)
+    since = None if seen is not None else dt.datetime.now(dt.UTC) - dt.timedelta(minutes=TOAST_MINUTES)
+    fresh = notifier.recent(seen or 0, since=since)
+    for note in fresh:
+        st.toast(note.text, icon=TOAST_ICONS.get(note.kind, ":material/notifications:"))
+    st.session_state[_NOTIFIED] = fresh[-1].id if fresh else (seen if seen is not None else notifier.last_id())
+
+
+TOAST_ICONS = {"gateway": ":material/person_alert:", "margin": ":material/warning:", "order": ":material/receipt:"}
 
 
 def context() -> Context:

@@ -11,6 +11,7 @@ from ibkr import ClientPortalClient, Settings
 from ibkr.audit import AuditLog
 from ibkr.gateway import AuthState, GatewayManager, Prompt
 from ibkr.history import History
+from ibkr.notify import Notifier
 from ibkr.order_book import BookReader
 from ibkr.orders.submission import Submissions
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
@@ -45,10 +46,21 @@ def prompt_inbox() -> PromptInbox:
 
 
 @st.cache_resource
+def notifier() -> Notifier:
+    """Webhook and toasts when the gateway needs a person, margin crosses a threshold, an order fills or is
+    rejected (``IBKR_NOTIFY_*``); every notification is recorded in the desk's database."""
+    s = settings()
+    warning, danger = s.margin_thresholds
+    return Notifier(s.database_file, s.notify_webhook_url, per_hour=s.notify_per_hour, details=s.notify_details,
+                    warning=warning, danger=danger)
+
+
+@st.cache_resource
 def gateway() -> GatewayManager:
     """The one gateway manager of this process: opening the page starts the gateway and its keep-alive."""
     manager = GatewayManager(settings())
     manager.on_prompt(prompt_inbox().push)
+    notifier().watch(manager)
     manager.start()
     return manager
 
@@ -83,9 +95,14 @@ def history() -> History:
 def refresher() -> Refresher[PortfolioSnapshot]:
     """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``)."""
     manager, api = gateway(), client()
-    recorder = history()  # every good snapshot goes into the history, on the refresher's thread
+    recorder, notify = history(), notifier()
+
+    def loaded(snap: PortfolioSnapshot) -> None:  # every good snapshot, on the refresher's thread
+        recorder.record(snap)
+        notify.snapshot(snap)
+
     return Refresher(lambda: load_portfolio(api), settings().refresh_seconds, name="portfolio-refresher",
-                     ready=lambda: manager.state.portfolio_readable, on_result=recorder.record).start()
+                     ready=lambda: manager.state.portfolio_readable, on_result=loaded).start()
 
 
 LIVE_SECONDS = 8.0
@@ -99,10 +116,10 @@ class OrderBook:
     (:mod:`ibkr.order_book`). Both pause while IBKR waits for the answer to an order question (IBKR cancels
     that order when other order requests go in: docs/cpapi.md section 3.2)."""
 
-    def __init__(self, api: ClientPortalClient, ready) -> None:
+    def __init__(self, api: ClientPortalClient, ready, on_orders=None) -> None:
         accounts = api.tradable_account_ids
         self.live = BookReader(lambda a: api.live_orders(a), accounts, LIVE_SECONDS, ready=ready,
-                               name="live-orders-reader")
+                               name="live-orders-reader", on_result=on_orders)
         self.trades = BookReader(lambda a: api.trades(days=7, account_id=a), accounts, TRADES_SECONDS,
                                  ready=ready, name="trades-reader")
 
@@ -128,4 +145,4 @@ def order_book() -> OrderBook:
     """The one reader of live orders and trades of this process: every viewer shows what it read last."""
     manager, api, register = gateway(), client(), submissions()
     return OrderBook(api, ready=lambda: manager.state == AuthState.AUTHENTICATED
-                     and register.awaiting_answers() is None).start()
+                     and register.awaiting_answers() is None, on_orders=notifier().orders).start()

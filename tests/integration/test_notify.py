@@ -1,0 +1,212 @@
+"""Notifications to a webhook receiver started here (http.server on 127.0.0.1, stopped after): exactly one when the
+simulator's login is dropped, one when a margin snapshot crosses the warning threshold, no account id unless
+details are on, and the excess over the hourly limit held back and recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ibkr.gateway import AuthState
+from ibkr.notify import HELD, SENT, Notifier
+from tests.integration.test_gateway import admin_for, managers, wait_until  # noqa: F401 (the fixture)
+from tests.unit.test_analytics import SUMMARIES, summary
+from tests.unit.test_history import T0, snapshot
+
+
+class Receiver:
+    """A Slack-compatible webhook: remembers every JSON body POSTed to it."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.bodies: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.bodies.append(json.loads(body))
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def receiver():
+    made = Receiver()
+    yield made
+    made.stop()
+
+
+@pytest.fixture
+def notifiers(tmp_path):
+    made: list[Notifier] = []
+
+    def make(url: str | None, **kwargs) -> Notifier:
+        made.append(Notifier(tmp_path / "desk.sqlite3", url, **kwargs))
+        return made[-1]
+
+    yield make
+    for notifier in made:
+        notifier.stop()
+    if made:
+        made[0].db.close()
+
+
+def recorded(notifier: Notifier) -> list[tuple[str, str]]:
+    return [(n.kind, n.status) for n in notifier.recent()]
+
+
+def test_a_dropped_login_sends_exactly_one_notification(managers, cert_dir, receiver, notifiers):  # noqa: F811
+    notifier = notifiers(receiver.url)
+    manager = managers().start()
+    notifier.watch(manager)
+    assert manager.wait_for(AuthState.AUTHENTICATED, timeout=20)
+    admin = admin_for(manager, cert_dir)
+    account_ids = [a["id"] for a in admin.http.get(f"{admin.url}/sim/state", timeout=10).json()["accounts"]]
+
+    admin.act("logout")  # the simulator drops the login: a person must log in again
+    wait_until(lambda: receiver.bodies, timeout=30, what="the webhook call")
+    manager.on_prompt(notifier.gateway_prompt)  # a second listener (another page): the pending prompt replayed
+    wait_until(lambda: manager.state is not AuthState.AUTHENTICATED, what="the lost session")
+    time.sleep(3)  # several keep-alive rounds (1 s) see the same lost session
+    assert notifier.flush(10)
+
+    assert len(receiver.bodies) == 1, receiver.bodies
+    text = receiver.bodies[0]["text"]
+    assert set(receiver.bodies[0]) == {"text"} and "log in" in text.lower()
+    assert not any(a in text for a in account_ids)
+    assert recorded(notifier) == [("gateway", SENT)]
+
+    admin.act("login")  # someone logged in: the next loss is news again
+    assert manager.wait_for(AuthState.AUTHENTICATED, timeout=20)
+    time.sleep(2)  # the notifier sees the gateway needs no one (it looks every second)
+    admin.act("logout")
+    wait_until(lambda: len(receiver.bodies) == 2, timeout=30, what="the second loss's webhook call")
+    time.sleep(2)
+    assert notifier.flush(10) and len(receiver.bodies) == 2
+    assert recorded(notifier) == [("gateway", SENT)] * 2
+
+
+def margin_snapshot(at: dt.datetime, u1_maint: float):
+    """The world of test_analytics with U1's maintenance margin set (equity with loan 100,000): U2 stays in
+    danger throughout, so it notifies once, on the first snapshot."""
+    u1 = summary("USD", netliquidation=103_125, equitywithloanvalue=100_000, initmarginreq=u1_maint,
+                 maintmarginreq=u1_maint, excessliquidity=100_000 - u1_maint, grosspositionvalue=150_000)
+    return snapshot(at, summaries={"U1": u1, "U2": SUMMARIES["U2"]})
+
+
+def test_margin_crossing_the_warning_threshold_notifies_once_and_again_after_it_fell_back(receiver, notifiers):
+    notifier = notifiers(receiver.url, warning=0.70, danger=0.90)
+    minute = dt.timedelta(minutes=1)
+    notifier.snapshot(margin_snapshot(T0, 45_000))  # U1 45 %: ok; U2 92.5 %: danger
+    assert notifier.flush(10)
+    assert len(receiver.bodies) == 1 and "danger" in receiver.bodies[0]["text"]
+    receiver.bodies.clear()
+
+    notifier.snapshot(margin_snapshot(T0 + minute, 72_000))  # U1 72 %: crosses the warning threshold
+    notifier.snapshot(margin_snapshot(T0 + 2 * minute, 75_000))  # still above: no news
+    assert notifier.flush(10)
+    assert len(receiver.bodies) == 1, receiver.bodies
+    text = receiver.bodies[0]["text"]
+    assert "warning threshold (70%)" in text and "U1" not in text and "72" not in text
+
+    notifier.snapshot(margin_snapshot(T0 + 3 * minute, 50_000))  # falls back: re-armed
+    notifier.snapshot(margin_snapshot(T0 + 4 * minute, 71_000))
+    assert notifier.flush(10)
+    assert len(receiver.bodies) == 2
+    assert [k for k, s in recorded(notifier)] == ["margin"] * 3
+
+
+def test_account_ids_and_amounts_only_with_details_on(receiver, notifiers):
+    notifier = notifiers(receiver.url, details=True)
+    notifier.snapshot(margin_snapshot(T0, 72_000))
+    assert notifier.flush(10)
+    texts = sorted(b["text"] for b in receiver.bodies)
+    assert texts[0] == "Account U1: maintenance margin utilisation is 72.0%, over the warning threshold (70%)."
+    assert "U2" in texts[1] and "92.5%" in texts[1]
+
+
+def test_the_rate_limit_holds_the_excess_back_and_records_it(receiver, notifiers):
+    notifier = notifiers(receiver.url, per_hour=2)
+    for n in range(5):
+        notifier.notify("order", f"order:U1:{n}:filled", f"An order was filled ({n}).")
+    notifier.notify("order", "order:U1:0:filled", "the same event again")  # deduped: not even recorded twice
+    assert notifier.flush(10)
+    assert [b["text"] for b in receiver.bodies] == ["An order was filled (0).", "An order was filled (1)."]
+    statuses = [(n.key, n.status) for n in notifier.recent()]
+    assert statuses == [(f"order:U1:{n}:filled", SENT if n < 2 else HELD) for n in range(5)]
+    assert all("IBKR_NOTIFY_PER_HOUR" in n.error for n in notifier.recent() if n.status == HELD)
+
+
+def test_a_failing_webhook_is_recorded_with_its_error_and_an_event_is_not_sent_again_after_a_restart(notifiers):
+    failing = Receiver(status=500)
+    try:
+        notifier = notifiers(failing.url)
+        notifier.notify("gateway", "gateway:x", "The IBKR gateway needs a login.")
+        assert notifier.flush(10)
+        [row] = notifier.recent()
+        assert row.status == "failed" and "HTTP 500" in row.error and len(failing.bodies) == 1
+        again = notifiers(failing.url)  # a restart: the same database
+        assert not again.notify("gateway", "gateway:x", "The IBKR gateway needs a login.")
+        assert again.flush(10) and len(failing.bodies) == 1
+    finally:
+        failing.stop()
+
+
+def order(order_id: int, status: str, side: str = "BUY", **extra):
+    from ibkr.models.trading import Order
+
+    return Order.model_validate({"orderId": order_id, "acct": "U1", "ticker": "AAPL", "side": side,
+                                 "status": status, "totalSize": 10, "filledQuantity": 10 if status == "Filled" else 0,
+                                 "avgPrice": 200.5, **extra})
+
+
+def test_an_order_filled_or_rejected_after_the_first_read_is_notified_once(receiver, notifiers):
+    from ibkr.order_book import AccountRead
+
+    notifier = notifiers(receiver.url)
+    now = dt.datetime.now(dt.UTC)
+    book = lambda *orders: {"U1": AccountRead(list(orders), now)}  # noqa: E731
+    notifier.orders(book(order(1, "Filled"), order(2, "Submitted")))  # the baseline: filled before we watched
+    notifier.orders(book(order(1, "Filled"), order(2, "Filled"), order(3, "Rejected", side="SELL")))
+    notifier.orders(book(order(1, "Filled"), order(2, "Filled"), order(3, "Rejected", side="SELL")))
+    assert notifier.flush(10)
+    assert sorted(b["text"] for b in receiver.bodies) == ["A buy order was filled.", "A sell order was rejected."]
+    assert sorted(n.key for n in notifier.recent()) == ["order:U1:2:filled", "order:U1:3:rejected"]
+
+
+def test_the_dashboard_toasts_and_posts_one_notification_when_the_login_is_dropped(receiver, tmp_path):
+    from tests.dashboard_harness import DashboardHarness, run_until
+
+    with DashboardHarness(tmp_path / "dash", notify_webhook_url=receiver.url) as dash:
+        at = dash.boot()
+        logins = lambda: [b for b in receiver.bodies if "log in" in b["text"].lower()]  # noqa: E731
+        assert not logins()  # (the simulated world may have an account over the margin warning already)
+        dash.admin("POST", "session", json={"action": "logout"})
+        run_until(at, lambda at: any("log in" in t.value.lower() for t in at.toast), what="the toast")
+        time.sleep(3)
+        at.run()
+        assert not any("log in" in t.value.lower() for t in at.toast), "a toast is shown once per session"
+        assert len(logins()) == 1, receiver.bodies
+        ids = [a["id"] for a in dash.sim_state()["accounts"]]
+        assert not any(a in b["text"] for a in ids for b in receiver.bodies)
+    assert dash.stopped_cleanly()
