@@ -45,7 +45,7 @@ def prompt_inbox() -> PromptInbox:
     return PromptInbox()
 
 
-@st.cache_resource
+@st.cache_resource(on_release=lambda made: made.stop(timeout=0))
 def notifier() -> Notifier:
     """Webhook and toasts when the gateway needs a person, margin crosses a threshold, an order fills or is
     rejected (``IBKR_NOTIFY_*``); every notification is recorded in the desk's database."""

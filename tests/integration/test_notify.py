@@ -194,10 +194,10 @@ def test_an_order_filled_or_rejected_after_the_first_read_is_notified_once(recei
     assert sorted(n.key for n in notifier.recent()) == ["order:U1:2:filled", "order:U1:3:rejected"]
 
 
-def test_the_dashboard_toasts_and_posts_one_notification_when_the_login_is_dropped(receiver, tmp_path):
+def test_the_dashboard_toasts_and_posts_the_dropped_login_once_and_the_account_over_the_margin_warning_once(receiver, tmp_path):
     from tests.dashboard_harness import DashboardHarness, run_until
 
-    with DashboardHarness(tmp_path / "dash", notify_webhook_url=receiver.url) as dash:
+    with DashboardHarness(tmp_path / "dash", notify_webhook_url=receiver.url, tickle_seconds="1") as dash:
         at = dash.boot()
         logins = lambda: [b for b in receiver.bodies if "log in" in b["text"].lower()]  # noqa: E731
         assert not logins()  # (the simulated world may have an account over the margin warning already)
@@ -209,4 +209,19 @@ def test_the_dashboard_toasts_and_posts_one_notification_when_the_login_is_dropp
         assert len(logins()) == 1, receiver.bodies
         ids = [a["id"] for a in dash.sim_state()["accounts"]]
         assert not any(a in b["text"] for a in ids for b in receiver.bodies)
+        dash.admin("POST", "session", json={"action": "login"})  # what the person does
+        from ibkr_desk.ui import services
+
+        assert services.gateway().wait_for(AuthState.AUTHENTICATED, timeout=30)
+        generation = services.refresher().status().generation
+        services.refresher().request(again=True)
+        assert services.refresher().wait(generation, timeout=60) and services.notifier().flush(10)
+        # the simulated world puts its last account over the warning threshold (74 %): one notification for it
+        # at the first snapshot, none for the same level on later snapshots
+        summaries = [dash.api(f"/portfolio/{a}/summary") for a in ids]
+        over = [a for a, s in zip(ids, summaries, strict=True)
+                if s["maintmarginreq"]["amount"] / s["equitywithloanvalue"]["amount"] >= 0.70]
+        assert over, "the simulated world has an account over the margin warning"
+        margins = [b for b in receiver.bodies if "margin" in b["text"]]
+        assert len(margins) == len(over), receiver.bodies
     assert dash.stopped_cleanly()
