@@ -225,3 +225,30 @@ def test_the_dashboard_toasts_and_posts_the_dropped_login_once_and_the_account_o
         margins = [b for b in receiver.bodies if "margin" in b["text"]]
         assert len(margins) == len(over), receiver.bodies
     assert dash.stopped_cleanly()
+
+
+def test_an_order_filled_in_the_simulator_is_notified_once_from_the_live_orders_reader(sim, receiver, notifiers):
+    from ibkr import OrderAccepted, StockOrder
+    from ibkr.order_book import BookReader
+    from tests.integration.client_support import client_for
+
+    sim.prime()
+    client = client_for(sim)
+    acct = sim.state()["accounts"][0]["id"]
+    notifier = notifiers(receiver.url)
+    reader = BookReader(lambda a: client.live_orders(a), lambda: [acct], 0.2, ready=lambda: True,
+                        name="test-live-orders", on_result=notifier.orders).start()
+    try:
+        assert reader.wait(0, timeout=60)  # the baseline read
+        result = client.place_order(StockOrder(account_id=acct, symbol="AAPL", side="BUY", quantity=5,
+                                               order_type="MKT"), accept={"o354", "o10151", "o10153"})
+        assert isinstance(result, OrderAccepted), result
+        wait_until(lambda: any("filled" in b["text"] for b in receiver.bodies), timeout=60, what="the fill")
+        generation = reader.status().generation
+        reader.request(acct)
+        assert reader.wait(generation + 1, timeout=60)  # two more reads see the same filled order
+    finally:
+        reader.stop()
+    assert notifier.flush(10)
+    assert [b["text"] for b in receiver.bodies] == ["A buy order was filled."]
+    assert [n.key for n in notifier.recent()] == [f"order:{acct}:{result.order_id}:filled"]
