@@ -31,6 +31,9 @@ class Fault:
     # was held ``latency`` seconds (10 on a real gateway); with phase "after" the request was handled (an order
     # placed) before the cut-off answers, so the client cannot tell whether it was
     cutoff: bool = False
+    # a raw answer instead of the handler's: an HTML "Access Denied" page (ips.allow), JSON cut off mid-way
+    body: str | None = None
+    content_type: str = "application/json"
     rate: float = 1.0
     count: int | None = None
     seconds: float | None = None
@@ -110,8 +113,9 @@ def _check(spec: dict[str, Any]) -> None:
     for name in ("drop", "cutoff"):
         if name in spec and not isinstance(spec[name], bool):
             raise ValueError(f"{name} must be true or false, got {spec[name]!r}")
-    if spec.get("error") is not None and not isinstance(spec["error"], str):
-        raise ValueError(f"error must be a string, got {spec['error']!r}")
+    for name in ("error", "body", "content_type"):
+        if spec.get(name) is not None and not isinstance(spec[name], str):
+            raise ValueError(f"{name} must be a string, got {spec[name]!r}")
 
 
 def _drop_connection(send: Any) -> bool:
@@ -166,6 +170,13 @@ async def _disrupt(fault: Fault, send: Any) -> bool:
         await send({"type": "http.response.start", "status": 503,
                     "headers": [(b"content-length", b"0"), (b"x-response-time", b"10000ms")]})
         await send({"type": "http.response.body", "body": b""})
+        return True
+    if fault.body is not None:
+        raw = fault.body.encode()
+        await send({"type": "http.response.start", "status": fault.status or 200,
+                    "headers": [(b"content-type", fault.content_type.encode()),
+                                (b"content-length", str(len(raw)).encode())]})
+        await send({"type": "http.response.body", "body": raw})
         return True
     if fault.status or fault.error:
         await _send_error(send, fault.status or 200, fault.error)
