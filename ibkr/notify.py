@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -174,7 +175,7 @@ class Notifier:
         util = {r.account: (math.inf if r.excess_liquidity < 0 else r.utilisation_maint) for r in rows.itertuples()}
         return self.margin(util, snap.as_of)
 
-    def orders(self, book: Mapping[str, object]) -> list[str]:
+    def orders(self, book: Mapping[str, Any]) -> list[str]:
         """A live-orders book (``BookReader`` ``on_result``: account -> ``AccountRead`` of orders): an event when
         an order is filled or rejected. The first read of an account is the baseline (orders that ended before
         the dashboard watched are not news)."""

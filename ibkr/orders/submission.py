@@ -268,7 +268,7 @@ def journal(flow: OrderFlow, action: str, *, strict: bool = False, actor: Actor 
 def _response(result: Any) -> tuple[str, dict[str, Any]]:
     """IBKR's answer to a request of a flow, for the audit log: a one-line outcome and the detail."""
     if isinstance(result, PendingConfirmation):
-        questions = [{"id": q.message_id, "text": q.text} for q in result.questions]
+        questions: list[dict[str, Any]] = [{"id": q.message_id, "text": q.text} for q in result.questions]
         if result.prompt is not None:
             questions.append({"id": result.prompt.message_id, "text": result.prompt.text,
                               "options": list(result.prompt.options)})
