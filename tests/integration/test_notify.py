@@ -1,11 +1,13 @@
 """Notifications to a webhook receiver started here (http.server on 127.0.0.1, stopped after): exactly one when the
-simulator's login is dropped, one when a margin snapshot crosses the warning threshold, no account id unless
-details are on, and the excess over the hourly limit held back and recorded."""
+simulator's login is dropped, one when a margin snapshot crosses the warning threshold (also when a buy on margin
+in the simulator takes an account past it), no account id unless details are on, and the excess over the hourly
+limit held back and recorded."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -252,3 +254,47 @@ def test_an_order_filled_in_the_simulator_is_notified_once_from_the_live_orders_
     assert notifier.flush(10)
     assert [b["text"] for b in receiver.bodies] == ["A buy order was filled."]
     assert [n.key for n in notifier.recent()] == [f"order:{acct}:{result.order_id}:filled"]
+
+
+def test_a_buy_on_margin_that_pushes_an_account_past_the_warning_threshold_is_notified_once(start_sim, receiver,
+                                                                                           notifiers):
+    from ibkr import OrderAccepted, PendingConfirmation, StockOrder
+    from ibkr.portfolio import load_portfolio
+    from tests.integration.client_support import client_for
+
+    sim = start_sim("--auto-login", "--no-pacing")
+    sim.prime()
+    client = client_for(sim)
+    notifier = notifiers(receiver.url, warning=0.70, danger=0.90)
+    usd = next(a["id"] for a in sim.state()["accounts"] if a["base_currency"] == "USD")
+    notifier.snapshot(load_portfolio(client))  # the baseline (the world's last account is over the warning already)
+    assert notifier.flush(10)
+    before = list(receiver.bodies)
+
+    # a buy of stock with borrowed cash: equity with loan value stays, the maintenance requirement grows by 25 % of
+    # the stock's value (the simulator's Reg T rates), so this one order takes the account to ~80 %
+    summary = sim.api("GET", f"/portfolio/{usd}/summary").json()
+    elv, maint = summary["equitywithloanvalue"]["amount"], summary["maintmarginreq"]["amount"]
+    assert maint / elv < 0.70, "the USD account starts below the warning threshold"
+    stock = next(p for p in next(a for a in sim.state()["accounts"] if a["id"] == usd)["positions"]
+                 if p["asset_class"] == "STK" and p["currency"] == "USD")
+    quantity = math.ceil((0.80 * elv - maint) / 0.25 / stock["market_price"])
+    result = client.place_order(StockOrder(account_id=usd, symbol=stock["symbol"], side="BUY", quantity=quantity,
+                                           order_type="MKT"))
+    while isinstance(result, PendingConfirmation):  # IBKR's questions (its size and margin warnings): yes
+        result = client.confirm(result)
+    assert isinstance(result, OrderAccepted), result
+    after = sim.api("GET", f"/portfolio/{usd}/summary").json()
+    assert 0.70 <= after["maintmarginreq"]["amount"] / after["equitywithloanvalue"]["amount"] < 0.90
+
+    for _ in range(3):  # the refresh that sees it, and two more at the same level
+        notifier.snapshot(load_portfolio(client))
+    assert notifier.flush(10)
+
+    new = receiver.bodies[len(before):]
+    assert [b["text"] for b in new] == [
+        "An account's maintenance margin utilisation crossed the warning threshold (70%)."], receiver.bodies
+    assert usd not in new[0]["text"]
+    keys = [n.key for n in notifier.recent() if n.kind == "margin"]
+    assert sum(k.startswith(f"margin:{usd}:warning:") for k in keys) == 1 and not any(f":{usd}:danger" in k
+                                                                                      for k in keys)
