@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -195,6 +195,23 @@ class Settings(BaseSettings):
                              "for the system's CAs, or false to skip verification")
         return value
 
+    @model_validator(mode="after")
+    def _gateway_off_loopback_is_verified(self) -> Settings:
+        """A gateway on another machine is reached over https with its certificate checked (SECURITY.md), unless
+        ``allow_insecure_gateway`` says the operator accepts the risk."""
+        if self.allow_insecure_gateway or is_loopback_host(self.gateway_host):
+            return self
+        risk = "anyone on the way could read the accounts and change orders"
+        fix = "or set IBKR_ALLOW_INSECURE_GATEWAY=true to accept that"
+        if not self.gateway_url.startswith("https://"):
+            raise ValueError(f"IBKR_GATEWAY_URL={self.gateway_url} is plain http to another machine ({risk}): use "
+                             f"https://, {fix}")
+        if self.tls_verify is False:
+            raise ValueError(f"IBKR_GATEWAY_URL={self.gateway_url} is another machine and IBKR_VERIFY_SSL=false "
+                             f"({risk}): set IBKR_VERIFY_SSL=true (a CA-signed certificate) or the path of the "
+                             f"gateway's certificate (pinned), {fix}")
+        return self
+
     @property
     def api_base(self) -> str:
         """The REST root, ``<gateway_url>/v1/api``."""
@@ -252,6 +269,19 @@ class Settings(BaseSettings):
         return self.login_url or f"{self.gateway_url}/"
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for a host name only this machine answers to: localhost, 127.0.0.0/8, ::1."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def load_settings() -> Settings:
     """The settings from the environment (and ``.env``), or a :class:`~ibkr.errors.ConfigurationError` whose
     message is one line per bad setting: its variable, what is wrong, and a value that works. Start-up commands
@@ -272,7 +302,10 @@ def load_settings() -> Settings:
                 model, prefix = SimSettings, "IBKR_SIM_"
             elif where and where[0] == "sim":
                 model, prefix, where = SimSettings, "IBKR_SIM_", where[1:]
-            name = where[0] if where else "?"
+            if not where:  # a check across settings (a model validator) names its variables itself
+                lines.append(str(error.get("ctx", {}).get("error", error["msg"])))
+                continue
+            name = where[0]
             variable = prefix + name.upper()
             field = model.model_fields.get(name)
             example = field.default if field is not None else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 def default_state_dir() -> Path:
@@ -40,3 +40,21 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, path)
+
+
+def open_private(path: Path, mode: str = "a") -> IO[Any]:
+    """``open(path, mode)`` for a log or pid file that only the user may read: created 0600 whatever the umask (an
+    existing file is brought to 0600 too), in a folder created 0700. ``mode`` is ``"a"``, ``"ab"``, ``"w"`` or
+    ``"wb"``."""
+    path = Path(path)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        if "b" in mode:
+            return os.fdopen(fd, mode)
+        return os.fdopen(fd, mode, encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -19,7 +19,7 @@ from pathlib import Path
 import uvicorn
 from pydantic import SecretStr
 
-from ibkr.config import SimSettings
+from ibkr.config import SimSettings, is_loopback_host
 from ibkr_sim.app import create_app
 from ibkr_sim.infra.certs import ensure_certificate
 
@@ -54,7 +54,11 @@ def parser(defaults: SimSettings) -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, SimSettings]:
     """The command's own options and the settings (environment, then the command line)."""
     defaults = SimSettings()
-    args = parser(defaults).parse_args(argv)
+    p = parser(defaults)
+    args = p.parse_args(argv)
+    if not is_loopback_host(args.host):  # its /sim/ admin API has no sign-in and its login page shows the password
+        p.error(f"--host {args.host} is not loopback: the simulator serves this machine only (127.0.0.1, ::1, "
+                "localhost)")
     given = {name: getattr(args, name) for name in SimSettings.model_fields if getattr(args, name) is not None}
     return args, SimSettings(**{**defaults.model_dump(), **given})
 

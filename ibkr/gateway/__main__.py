@@ -25,6 +25,7 @@ from ibkr.gateway._process import keeper_pid_file, pid_in
 from ibkr.gateway._prompts import Prompt
 from ibkr.gateway._record import GatewayStatus
 from ibkr.gateway._state import AuthState
+from ibkr.state import open_private
 
 pid_file = keeper_pid_file
 running_pid = pid_in
@@ -85,8 +86,8 @@ def cmd_start(settings: Settings) -> int:
     manager.on_prompt(show)
     # The pid file is written before the gateway starts: a dashboard opened meanwhile sees that this process
     # owns the gateway and waits for it instead of starting a second one (SessionKeeper.owned_elsewhere).
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(str(os.getpid()))
+    with open_private(path, "w") as out:  # 0600
+        out.write(str(os.getpid()))
     try:
         manager.start()
         manager.wait_for(AuthState.AUTHENTICATED, AuthState.NO_SESSION, AuthState.COMPETING, timeout=30)

@@ -32,7 +32,7 @@ from ibkr.config import Settings
 from ibkr.errors import ConfigurationError
 from ibkr.gateway._http import GatewayHttp
 from ibkr.gateway._state import Probe, looks_like_gateway, parse_tickle
-from ibkr.state import default_state_dir
+from ibkr.state import default_state_dir, open_private
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 IBKR_DOWNLOAD = "https://download2.interactivebrokers.com/portal/clientportal.gw.zip"
@@ -217,8 +217,7 @@ class LocalGateway(ChildProcess):
     def start(self) -> None:
         run = self.folder / "bin" / "run.sh"
         cmd = ["bin/run.sh", "root/conf.yaml"] if os.access(run, os.X_OK) else ["bash", "bin/run.sh", "root/conf.yaml"]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = open_private(self.log_path, "ab")  # closed in stop(); 0600: IBKR's gateway logs its session
         self._log.write(f"---- {dt.datetime.now().isoformat(timespec='seconds')} {' '.join(cmd)} in {self.folder}\n"
                         .encode())
         self._log.flush()

@@ -21,6 +21,7 @@ from typing import IO
 from ibkr.config import Settings
 from ibkr.errors import GatewayUnavailable
 from ibkr.gateway._process import ChildProcess
+from ibkr.state import open_private
 
 COMMAND = (sys.executable, "-m", "ibkr_sim")
 
@@ -51,8 +52,7 @@ class SimProcess:
         # --parent-pid: the simulator ends with this process, so a launcher killed with -9 leaves no orphan
         cmd = [*COMMAND, *self.args, "--cert-dir", str(self.cert_dir), "--parent-pid", str(os.getpid())]
         if self.log_path:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115
+            self._log = open_private(self.log_path, "a")  # 0600, like every log of the desk
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log or subprocess.DEVNULL,
                                      stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)

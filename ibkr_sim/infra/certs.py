@@ -3,6 +3,7 @@ clients can pin it (``verify=<cert-dir>/cert.pem``)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import os
@@ -38,9 +39,13 @@ def ensure_certificate(folder: Path) -> tuple[Path, Path]:
         .sign(key, hashes.SHA256())
     )
     tmp_key = key_path.with_suffix(".tmp")
-    tmp_key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    os.chmod(tmp_key, 0o600)
+    with contextlib.suppress(FileNotFoundError):
+        tmp_key.unlink()  # left by an interrupted run; O_EXCL below must create the file itself
+    # created 0600 (O_EXCL, whatever the umask): no moment in which another local user may open the private key
+    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
     tmp_cert = cert_path.with_suffix(".tmp")
     tmp_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     os.replace(tmp_key, key_path)

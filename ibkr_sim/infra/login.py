@@ -1,6 +1,7 @@
 """The gateway's browser login at ``/``: username and password, then a 2FA code, then "Client login succeeds".
 
-The demo credentials and the 2FA code are shown on the page, since this is a simulator.
+The demo credentials and the 2FA code are shown on the page, since this is a simulator; a password an operator set
+(not the demo's) is not.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
+DEMO_PASSWORD = "demo"
 STYLE = """
 body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;background:#0e1117;color:#e6e6e6;
 display:flex;min-height:100vh;align-items:center;justify-content:center;margin:0}
@@ -43,8 +45,13 @@ def routes(sim) -> list[Route]:
 <label for='user'>Username</label><input id='user' name='username' autocomplete='username' autofocus>
 <label for='password'>Password</label><input id='password' name='password' type='password'>
 <button id='submitForm' type='submit'>Login</button>{err}</form>
-<div class='demo'>Demo credentials: user <code>{html.escape(s.user)}</code>, password
-<code>{html.escape(s.password)}</code></div>""", status)
+<div class='demo'>{credentials()}</div>""", status)
+
+    def credentials() -> str:
+        """The demo's own password is shown; one an operator set (IBKR_SIM_PASSWORD) never is."""
+        if s.password == DEMO_PASSWORD:
+            return f"Demo credentials: user <code>{html.escape(s.user)}</code>, password <code>{DEMO_PASSWORD}</code>"
+        return f"User <code>{html.escape(s.user)}</code>, with the password set in IBKR_SIM_PASSWORD"
 
     def twofa_form(ticket: str, error: str = "", status: int = 200) -> HTMLResponse:
         err = f"<div class='err' id='error'>{html.escape(error)}</div>" if error else ""

@@ -99,7 +99,8 @@ def test_a_snapshot_of_more_than_100_conids_goes_out_in_batches_of_100(requests_
         return [{"conid": c, "conidEx": str(c), "31": "1.0"} for c in ids]
 
     requests_mock.get(f"{base}/iserver/marketdata/snapshot", json=answer)
-    client = ClientPortalClient(Settings(_env_file=None, gateway_mode="external", gateway_url="https://gw.test:5000"),
+    client = ClientPortalClient(Settings(_env_file=None, gateway_mode="external", gateway_url="https://gw.test:5000",
+                                         allow_insecure_gateway=True),
                                 limiter=PacingLimiter(rules=()))
     found = client.marketdata_snapshot(range(1, 251), fields=["31"])
     assert seen == [100, 100, 50] and [s.conid for s in found] == list(range(1, 251))

@@ -154,7 +154,7 @@ def test_restarts_back_off_and_stop_at_the_cap():
 @pytest.fixture
 def manager(private_limiter) -> GatewayManager:
     settings = Settings(_env_file=None, gateway_mode=GatewayMode.EXTERNAL, gateway_url="https://gw.test:5000",
-                        login_url="https://desk.example/gateway/")
+                        login_url="https://desk.example/gateway/", allow_insecure_gateway=True)
     m = GatewayManager(settings, limiter=private_limiter)
     m._keeper.http.sleep = lambda _s: None
     yield m

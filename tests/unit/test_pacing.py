@@ -160,7 +160,7 @@ def test_snapshot_stays_below_ten_per_second():
 
 
 def test_one_limiter_per_process_is_shared_by_every_transport():
-    settings = Settings(gateway_url="https://gw.test:5000", verify_ssl=False)
+    settings = Settings(gateway_url="https://gw.test:5000", verify_ssl=False, allow_insecure_gateway=True)
 
     first, second = Transport(settings), Transport(settings)
 

@@ -29,7 +29,8 @@ ORDER = "/iserver/account/DU1/orders"
 
 
 def make_transport(limiter, sleeps, **settings_kw) -> Transport:
-    settings = Settings(**{"gateway_url": "https://gw.test:5000", "verify_ssl": False, **settings_kw})
+    settings = Settings(**{"gateway_url": "https://gw.test:5000", "verify_ssl": False, "allow_insecure_gateway": True,
+                           **settings_kw})
     return Transport(settings, limiter=limiter, sleep=sleeps.append, rng=lambda: 0.5)
 
 
