@@ -129,6 +129,15 @@ class History:
                 self._last[f.account] = f.at
             return due
 
+    def last_utilisation(self) -> dict[str, float]:
+        """Each account's newest recorded maintenance margin utilisation (where a restarted dashboard's margin
+        watch resumes, so a level already reported before the restart is not news again)."""
+        rows = self.db.read(
+            "SELECT h.account, h.margin_utilisation FROM account_history h JOIN (SELECT account, MAX(at) AS at "
+            "FROM account_history GROUP BY account) m ON h.account = m.account AND h.at = m.at "
+            "WHERE h.margin_utilisation IS NOT NULL")
+        return {r["account"]: float(r["margin_utilisation"]) for r in rows}
+
     def frame(self, accounts: Iterable[str] | None = None, days: float = 7.0,
               now: dt.datetime | None = None) -> pd.DataFrame:
         """The rows of the last ``days`` (of ``accounts``, default all), oldest first; ``at`` a UTC timestamp and

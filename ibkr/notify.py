@@ -143,7 +143,7 @@ class Notifier:
         for account, value in utilisation.items():
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
-            level = 2 if value >= self.danger else 1 if value >= self.warning else 0
+            level = self._level(value)
             before = self._margin_level.get(account, 0)
             self._margin_level[account] = level
             if level <= before:
@@ -160,6 +160,16 @@ class Notifier:
             if self.notify("margin", key, text):
                 queued.append(key)
         return queued
+
+    def resume_margin(self, utilisation: Mapping[str, float]) -> None:
+        """Start the margin watch from earlier readings (the history's newest per account, after a restart):
+        an account still at the level it was at is no news; one that rose past a threshold since is."""
+        for account, value in utilisation.items():
+            if value is not None and not math.isnan(value) and account not in self._margin_level:
+                self._margin_level[account] = self._level(value)
+
+    def _level(self, value: float) -> int:
+        return 2 if value >= self.danger else 1 if value >= self.warning else 0
 
     def snapshot(self, snap) -> list[str]:
         """A portfolio snapshot (``Refresher`` ``on_result``): the margin check of each account read in it."""

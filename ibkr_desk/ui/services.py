@@ -96,6 +96,7 @@ def refresher() -> Refresher[PortfolioSnapshot]:
     """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``)."""
     manager, api = gateway(), client()
     recorder, notify = history(), notifier()
+    notify.resume_margin(recorder.last_utilisation())  # a restart does not report a level again
 
     def loaded(snap: PortfolioSnapshot) -> None:  # every good snapshot, on the refresher's thread
         recorder.record(snap)

@@ -298,3 +298,21 @@ def test_a_buy_on_margin_that_pushes_an_account_past_the_warning_threshold_is_no
     keys = [n.key for n in notifier.recent() if n.kind == "margin"]
     assert sum(k.startswith(f"margin:{usd}:warning:") for k in keys) == 1 and not any(f":{usd}:danger" in k
                                                                                       for k in keys)
+
+
+def test_after_a_restart_the_margin_watch_resumes_from_the_history_and_reports_only_a_new_level(tmp_path, receiver,
+                                                                                               notifiers):
+    from ibkr.history import History
+
+    history = History(tmp_path / "desk.sqlite3", minutes=5)
+    assert [f.account for f in history.record(margin_snapshot(T0, 72_000))] == ["U1", "U2"]  # U1 72 %, U2 92.5 %
+    notifier = notifiers(receiver.url, warning=0.70, danger=0.90)  # the restarted dashboard
+    notifier.resume_margin(history.last_utilisation())
+
+    notifier.snapshot(margin_snapshot(T0 + dt.timedelta(minutes=1), 72_000))  # the same levels as before
+    assert notifier.flush(10) and receiver.bodies == []
+    notifier.snapshot(margin_snapshot(T0 + dt.timedelta(minutes=2), 91_000))  # U1 rose to danger: news
+    assert notifier.flush(10)
+    assert [b["text"] for b in receiver.bodies] == [
+        "An account's maintenance margin utilisation crossed the danger threshold (90%)."]
+    assert [n.key.split(":")[:3] for n in notifier.recent()] == [["margin", "U1", "danger"]]
