@@ -7,7 +7,7 @@ PORT   ?= 8501
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench soak chromium clean lock
+.PHONY: run serve test lint bench soak chromium clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ $(VENV)/.dev-deps: pyproject.toml requirements.txt requirements-dev.txt requirem
 
 run: $(VENV)/.run-deps
 	$(BIN)/python -m ibkr_desk --server.port $(PORT)
+
+# The hosted case (SECURITY.md): every interface, on PORT, answering to ALLOWED_HOSTS (the names people type,
+# comma-separated, e.g. make serve ALLOWED_HOSTS=desk.example.com). It refuses to start unless sign-in is configured
+# in .streamlit/secrets.toml; put TLS in front of it (a reverse proxy).
+ADDRESS       ?= 0.0.0.0
+ALLOWED_HOSTS ?= localhost,127.0.0.1,::1
+serve: $(VENV)/.run-deps
+	IBKR_ALLOWED_HOSTS="$(ALLOWED_HOSTS)" $(BIN)/python -m ibkr_desk --server.address $(ADDRESS) --server.port $(PORT)
 
 # Debian's chromium for the browser tests (never `playwright install`: it downloads a browser).
 chromium:

@@ -3,8 +3,8 @@
 - :func:`signin_configured`: whether Streamlit's OIDC sign-in is configured (an ``[auth]`` section with a
   provider in the secrets files Streamlit reads). It reads the files itself, so it works before Streamlit's
   runtime starts (``python -m ibkr_desk`` decides with it whether a non-loopback address may be served).
-- :func:`startup_problem`: the one line that stops start-up (an address off loopback without sign-in, a ``*``
-  host allow-list without sign-in, XSRF or CORS protection turned off), or None.
+- :func:`startup_problem`: the one line that stops start-up (an address off loopback, or a host allow-list with
+  ``*`` or a name that is not this machine's, without sign-in; XSRF or CORS protection turned off), or None.
 - :func:`middleware`: what :mod:`ibkr_desk.serve` puts in front of Streamlit: a foreign ``Host`` header is refused
   (400) on every HTTP request and websocket (DNS rebinding), and with sign-in configured, Streamlit's internal
   endpoints that describe the server (:data:`GUARDED_PATHS`) answer 403 to anyone not signed in.
@@ -125,6 +125,10 @@ def startup_problem(*, address: str | None, allowed_hosts: Sequence[str], xsrf: 
                 "(--server.address 127.0.0.1, the default)")
     if any(host.strip() == "*" for host in allowed_hosts):
         return f"IBKR_ALLOWED_HOSTS=* accepts any Host header (DNS rebinding) and needs sign-in: {SIGNIN_HINT}"
+    remote = [host for host in allowed_hosts if not is_loopback(host)]
+    if remote:  # a reverse proxy on this machine would serve the dashboard under that name, to others
+        return (f"IBKR_ALLOWED_HOSTS names {', '.join(remote)}, which is not this machine, and serving under it "
+                f"needs sign-in: {SIGNIN_HINT}")
     return None
 
 

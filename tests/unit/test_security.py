@@ -208,6 +208,7 @@ def test_signin_found_in_the_files_streamlit_reads(tmp_path, monkeypatch):
     ({"address": "0.0.0.0"}, "needs sign-in"),
     ({"address": ""}, "every interface"),
     ({"allowed_hosts": ["*"]}, "IBKR_ALLOWED_HOSTS=*"),
+    ({"allowed_hosts": ["localhost", "desk.example.com"]}, "IBKR_ALLOWED_HOSTS names desk.example.com"),
     ({"xsrf": False}, "server.enableXsrfProtection"),
     ({"xsrf": False, "signin": True}, "server.enableXsrfProtection"),
     ({"cors": False, "address": "0.0.0.0", "signin": True}, "server.enableCORS"),
@@ -221,7 +222,9 @@ def test_start_up_problems(kwargs, says):
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"address": "0.0.0.0", "signin": True},
-                                    {"allowed_hosts": ["*"], "signin": True}])
+                                    {"allowed_hosts": ["*"], "signin": True},
+                                    {"allowed_hosts": ["desk.example.com"], "signin": True},
+                                    {"allowed_hosts": ["localhost", "127.0.0.1", "::1"]}])
 def test_what_may_start(kwargs):
     given = {"address": "127.0.0.1", "allowed_hosts": ["localhost"], "xsrf": True, "cors": True, "signin": False,
              **kwargs}
