@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -72,6 +73,18 @@ def test_it_listens_on_loopback_only_and_so_does_the_simulator(served, page):
     assert listening(served["port"]) == {"127.0.0.1"}
     gateway = listening(port_of(served["gateway"]))
     assert gateway and all(ipaddress.ip_address(a).is_loopback for a in gateway), gateway
+
+
+def test_the_logs_and_the_key_are_the_users_only(served, page):
+    page.goto(f"http://localhost:{served['port']}/")
+    page.get_by_text("Net liquidation").first.wait_for(timeout=90_000)
+    tmp = Path(served["log"]).parent
+    logs = tmp / "state" / "ibkr-desk" / "logs"
+    gateway_logs = list(logs.glob("gateway-sim-*.log"))
+
+    assert gateway_logs and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in gateway_logs)
+    assert stat.S_IMODE(logs.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp / "cert" / "key.pem").stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize("path", ["/", "/_stcore/health", "/_stcore/metrics", "/_stcore/host-config", "/orders"])
@@ -192,3 +205,11 @@ def test_with_signin_it_may_serve_every_interface_and_internal_endpoints_need_a_
     assert signed_in.status == 200 and "cache" in signed_in.text()
     real = page.context.request.get(f"{hosted['url']}/_stcore/host-config")
     assert real.status == 200 and real.json()["allowedOrigins"]  # Streamlit's own answer, with its origins
+
+    # no secret and no cookie in the console or the gateway's log
+    cookies = [c["value"] for c in page.context.cookies() if c["name"].startswith("_streamlit_user")]
+    written = Path(hosted["log"]).read_text() + "".join(
+        p.read_text() for p in (Path(hosted["log"]).parent / "state").rglob("*.log"))
+    for secret in [hosted["cookie_secret"], *cookies]:
+        assert secret and secret not in written
+    assert cookies and not any(c in page.content() for c in cookies)
