@@ -30,6 +30,20 @@ class GatewayMode(StrEnum):
     EXTERNAL = "external"
 
 
+class GatewayKeeper(StrEnum):
+    """Who keeps the gateway's session alive for the dashboard (``IBKR_GATEWAY_KEEPER``).
+
+    One gateway must have one keeper: two would tickle and validate twice (past IBKR's pacing, whose breach is a
+    10-15 minute penalty box) and both would restart a gateway that went away. ``service``: the gateway service
+    (``python -m ibkr.gateway start``, deploy/systemd) keeps it and the dashboard only follows it, never starting
+    a gateway; ``auto``: the dashboard follows such a service when one runs for the port as its manager starts,
+    and otherwise keeps the session itself.
+    """
+
+    AUTO = "auto"
+    SERVICE = "service"
+
+
 def default_sim_cert_dir() -> Path:
     """A per-user cache folder: ``$XDG_CACHE_HOME/ibkr-desk/sim`` (``~/.cache/ibkr-desk/sim``)."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -106,6 +120,9 @@ class Settings(BaseSettings):
         "external: use a gateway someone else runs",
     )
     gateway_url: str = Field("https://localhost:5000", description="Gateway origin; the API is under /v1/api")
+    gateway_keeper: GatewayKeeper = Field(
+        GatewayKeeper.AUTO, description="service: the gateway service (python -m ibkr.gateway start) keeps the "
+        "session and the dashboard follows it; auto: follow one when it runs, else the dashboard keeps it")
     gateway_dir: Path | None = Field(None, description="The unpacked clientportal.gw folder, for local mode")
     login_url: str | None = Field(None, description="Where a person logs in; defaults to the gateway origin")
     verify_ssl: bool | Path = Field(

@@ -3,7 +3,9 @@
 - ``status``: tickle the configured gateway once and print its state (exit 0 authenticated, 1 a person must act,
   2 not running, 3 bad settings). ``--json`` prints the full status.
 - ``start``: start (or find) the gateway and keep its session alive in the foreground until Ctrl-C or SIGTERM;
-  prompts are printed. The pid of this command goes to a pid file so ``stop`` can find it.
+  prompts are printed; SIGHUP restarts the gateway it runs. This is the gateway service (deploy/systemd): its pid
+  goes to a pid file so ``stop`` can find it, and its status to a file a dashboard follows instead of keeping
+  the session a second time (:mod:`ibkr.gateway._service`); ``status`` reads that file while it runs.
 - ``stop``: stop what ``start`` runs (SIGTERM to the ``start`` command, which stops the gateway it started).
 """
 
@@ -24,6 +26,7 @@ from ibkr.gateway._manager import GatewayManager
 from ibkr.gateway._process import keeper_pid_file, pid_in
 from ibkr.gateway._prompts import Prompt
 from ibkr.gateway._record import GatewayStatus
+from ibkr.gateway._service import Publisher
 from ibkr.gateway._state import AuthState
 from ibkr.state import open_private
 
@@ -75,15 +78,17 @@ def cmd_start(settings: Settings) -> int:
     if other:
         print(f"`python -m ibkr.gateway start` already runs for port {settings.gateway_port} (pid {other})")
         return 1
-    stop = threading.Event()
+    stop, reload = threading.Event(), threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: reload.set())  # a following dashboard's Restart; systemctl reload
 
     def show(prompt: Prompt) -> None:
         print(f"[{prompt.kind.name}] {prompt.message}", flush=True)
 
-    manager = GatewayManager(settings)
+    manager = GatewayManager(settings, follow=False)  # this process is the keeper the others follow
     manager.on_prompt(show)
+    publisher, reloads = Publisher(settings), 0
     # The pid file is written before the gateway starts: a dashboard opened meanwhile sees that this process
     # owns the gateway and waits for it instead of starting a second one (SessionKeeper.owned_elsewhere).
     with open_private(path, "w") as out:  # 0600
@@ -93,14 +98,25 @@ def cmd_start(settings: Settings) -> int:
         manager.wait_for(AuthState.AUTHENTICATED, AuthState.NO_SESSION, AuthState.COMPETING, timeout=30)
         print(describe(manager.status()), flush=True)
         last = manager.state
+        publisher.maybe(manager.status())
         while not stop.wait(1.0):
+            if reload.is_set():
+                reload.clear()
+                print(f"{time.strftime('%H:%M:%S')} SIGHUP: restarting the gateway", flush=True)
+                try:
+                    manager.restart()
+                except IbkrError as exc:
+                    print(f"{time.strftime('%H:%M:%S')} restart failed: {exc}", flush=True)
+                reloads += 1
             if manager.state is not last:
                 last = manager.state
                 print(f"{time.strftime('%H:%M:%S')} {last.label} ({last.name})", flush=True)
+            publisher.maybe(manager.status(), reloads=reloads)
     finally:
         manager.stop()
         if running_pid(path) in (None, os.getpid()):
             path.unlink(missing_ok=True)
+            publisher.withdraw()
     return 0
 
 

@@ -4,6 +4,10 @@ One manager per process. ``start()`` checks the settings and the port, uses a ga
 or starts one (sim/local), then runs the keep-alive thread: a private ``schedule.Scheduler`` that runs the
 :class:`~ibkr.gateway._keeper.SessionKeeper` every second and validates SSO every 5 minutes. The actions a person
 can take (``take_over()`` ...) run on that thread too, and so do the prompt callbacks.
+
+A manager that *follows* the gateway service (``follow=True``, or by ``IBKR_GATEWAY_KEEPER``: see
+:mod:`ibkr.gateway._service`) does none of that: it reads the service's record every second and never tickles,
+validates or starts a gateway, because one gateway must have one keeper.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ibkr.gateway._process import (
 )
 from ibkr.gateway._prompts import Prompt
 from ibkr.gateway._record import GatewayStatus, StateRecord
+from ibkr.gateway._service import ServiceFollower, follows_service
 from ibkr.gateway._state import AuthState
 from ibkr.pacing import PacingLimiter, default_limiter
 
@@ -46,11 +51,15 @@ class GatewayManager:
     The limiter keeps IBKR's long pacing windows and a penalty in force in ``<state_dir>/pacing.json``
     (default :func:`~ibkr.gateway.default_state_dir`), so a restarted dashboard does not walk into a limit the
     one before it used (``/sso/validate`` once a minute) or into IBKR's penalty box.
+
+    ``follow``: follow the gateway service instead of keeping the session (None: as ``IBKR_GATEWAY_KEEPER``
+    says, decided here; ``python -m ibkr.gateway start``, the service itself, passes False).
     """
 
     def __init__(self, settings: Settings | None = None, *, log_dir: Path | None = None,
                  restart_policy: RestartPolicy | None = None, startup_timeout: float = 60.0,
-                 limiter: PacingLimiter | None = None, state_dir: Path | None = None) -> None:
+                 limiter: PacingLimiter | None = None, state_dir: Path | None = None,
+                 follow: bool | None = None) -> None:
         self.settings = settings or Settings()
         (limiter or default_limiter()).persist((state_dir or default_state_dir()) / "pacing.json",
                                                key=self.settings.gateway_url)
@@ -60,6 +69,8 @@ class GatewayManager:
         self._keeper = SessionKeeper(self.settings, self.record, self.log_path, restart_policy or RestartPolicy(),
                                      startup_timeout, limiter)
         self._thread: KeepAliveThread | None = None
+        follow = follows_service(self.settings) if follow is None else follow
+        self.follower = ServiceFollower(self.settings, self.record, self._keeper.http) if follow else None
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> GatewayManager:
@@ -71,6 +82,8 @@ class GatewayManager:
         """
         if self._thread is not None:
             return self
+        if self.follower is not None:
+            return self._start_following(self.follower)
         keeper = self._keeper
         if self.mode is GatewayMode.SIM:
             check_sim(self.settings)
@@ -98,6 +111,14 @@ class GatewayManager:
         thread.every(SSO_VALIDATE_SECONDS, keeper.validate_sso, "SSO validation")
         keeper.stopping = lambda: thread.stopping
         keeper.http.sleep = thread.wait  # a tickle waiting for its 1.1 s ends early on stop()
+        self._thread = thread
+        thread.start()
+        atexit.register(self.stop)
+        return self
+
+    def _start_following(self, follower: ServiceFollower) -> GatewayManager:
+        thread = KeepAliveThread(name=f"ibkr-gateway-follower-{self.settings.gateway_port}")
+        thread.every(TICK_SECONDS, follower.refresh, "follow the gateway service", at_start=True)
         self._thread = thread
         thread.start()
         atexit.register(self.stop)
@@ -155,6 +176,8 @@ class GatewayManager:
         return remove
 
     def status(self) -> GatewayStatus:
+        if self.follower is not None:
+            return self.follower.status(running=self._thread is not None)
         r, keeper = self.record, self._keeper
         with r.lock:
             probe = r.last_probe
@@ -171,28 +194,35 @@ class GatewayManager:
             )
 
     def check(self) -> AuthState:
-        """Tickle once and record what it says, without acting on it (``python -m ibkr.gateway status``)."""
-        return self._act(self._keeper.check)
+        """Tickle once and record what it says, without acting on it (``python -m ibkr.gateway status``); a
+        follower reads the service's record instead (no tickle on the keeper's heels)."""
+        return self._act(self.follower.refresh if self.follower is not None else self._keeper.check)
 
     # ---- actions a person can take (each returns the state after it) -------------------------------------------
     def take_over(self) -> AuthState:
         """Take the brokerage session over from another platform (``ssodh/init`` with ``compete``)."""
-        return self._act(lambda: self._keeper.init_brokerage(compete=True, why="take over requested"))
+        return self._act(lambda: self._session.init_brokerage(compete=True, why="take over requested"))
 
     def reauthenticate(self) -> AuthState:
         """Re-open the brokerage session within the current login (``ssodh/init`` without ``compete``)."""
-        return self._act(lambda: self._keeper.init_brokerage(compete=False, why="reauthentication requested"))
+        return self._act(lambda: self._session.init_brokerage(compete=False, why="reauthentication requested"))
 
     def logout(self) -> AuthState:
         """End the gateway's session (``POST /logout``); a person must log in again afterwards."""
-        return self._act(self._keeper.logout)
+        return self._act(self._session.logout)
 
     def restart(self) -> AuthState:
         """Restart the gateway process this manager runs (or start one), resetting the restart budget.
 
-        A gateway the manager did not start is only re-checked, never restarted.
+        A gateway the manager did not start is only re-checked, never restarted. A follower asks the service to
+        restart the gateway it runs (SIGHUP).
         """
-        return self._act(self._keeper.restart)
+        return self._act(self._session.restart)
+
+    @property
+    def _session(self) -> SessionKeeper | ServiceFollower:
+        """Who carries out a person's action: the follower (to the service) or this manager's keeper."""
+        return self.follower if self.follower is not None else self._keeper
 
     def _act(self, fn: Callable[[], AuthState]) -> AuthState:
         thread = self._thread

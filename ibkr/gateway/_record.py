@@ -52,6 +52,7 @@ class GatewayStatus:
     log_path: str | None
     prompt: Prompt | None
     events: tuple[tuple[dt.datetime, str], ...]
+    keeper_pid: int | None = None  # the gateway service this manager follows (None: this manager keeps the session)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly: enums as values, datetimes as ISO strings."""

@@ -12,8 +12,10 @@ c[0].metric("State", status.state.value.replace("_", " "))
 c[1].metric("Mode", status.mode)
 c[2].metric("Last tickle", fmt.stamp(status.last_tickle_at))
 c[3].metric("SSO expires", fmt.stamp(status.sso_expires_at))
+keeper = (f"kept alive by the gateway service (python -m ibkr.gateway start, pid {status.keeper_pid})"
+          if status.keeper_pid else "kept alive by this dashboard")
 st.markdown(f"Gateway **{status.url}** · login page **{status.login_url}** · process "
-            f"{status.pid or 'not managed here'} · restarts {status.restarts}"
+            f"{status.pid or 'not managed here'} · {keeper} · restarts {status.restarts}"
             + (f" · server {status.server_name} ({status.server_version})" if status.server_name else ""))
 if status.last_tickle_result:
     st.caption(f"Last tickle: {status.last_tickle_result}")
