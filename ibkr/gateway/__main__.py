@@ -95,10 +95,13 @@ def cmd_start(settings: Settings) -> int:
         out.write(str(os.getpid()))
     try:
         manager.start()
-        manager.wait_for(AuthState.AUTHENTICATED, AuthState.NO_SESSION, AuthState.COMPETING, timeout=30)
+        publisher.maybe(manager.status())
+        deadline = time.monotonic() + 30  # IBKR's gateway may take that long to answer; followers hear meanwhile
+        while (not manager.wait_for(AuthState.AUTHENTICATED, AuthState.NO_SESSION, AuthState.COMPETING, timeout=1)
+               and time.monotonic() < deadline and not stop.is_set()):
+            publisher.maybe(manager.status())
         print(describe(manager.status()), flush=True)
         last = manager.state
-        publisher.maybe(manager.status())
         while not stop.wait(1.0):
             if reload.is_set():
                 reload.clear()

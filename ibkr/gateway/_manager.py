@@ -107,22 +107,39 @@ class GatewayManager:
                 self.record.set_state(AuthState.NOT_RUNNING, "the gateway did not start")
                 raise
         thread = KeepAliveThread(name=f"ibkr-gateway-manager-{self.settings.gateway_port}")
-        thread.every(TICK_SECONDS, keeper.tick, "keep-alive tick", at_start=True)
-        thread.every(SSO_VALIDATE_SECONDS, keeper.validate_sso, "SSO validation")
-        keeper.stopping = lambda: thread.stopping
-        keeper.http.sleep = thread.wait  # a tickle waiting for its 1.1 s ends early on stop()
+        self._keep(thread, at_start=True)
         self._thread = thread
         thread.start()
         atexit.register(self.stop)
         return self
 
+    def _keep(self, thread: KeepAliveThread, *, at_start: bool) -> None:
+        keeper = self._keeper
+        thread.every(TICK_SECONDS, keeper.tick, "keep-alive tick", at_start=at_start)
+        thread.every(SSO_VALIDATE_SECONDS, keeper.validate_sso, "SSO validation")
+        keeper.stopping = lambda: thread.stopping
+        keeper.http.sleep = thread.wait  # a tickle waiting for its 1.1 s ends early on stop()
+
     def _start_following(self, follower: ServiceFollower) -> GatewayManager:
         thread = KeepAliveThread(name=f"ibkr-gateway-follower-{self.settings.gateway_port}")
-        thread.every(TICK_SECONDS, follower.refresh, "follow the gateway service", at_start=True)
+        thread.every(TICK_SECONDS, lambda: self._follow(thread), "follow the gateway service", at_start=True)
         self._thread = thread
         thread.start()
         atexit.register(self.stop)
         return self
+
+    def _follow(self, thread: KeepAliveThread) -> None:
+        """One look at the service's record; with IBKR_GATEWAY_KEEPER=auto and no service left, keep the session
+        from now on (the keeper's recovery starts a gateway in sim/local mode, as a dashboard alone does)."""
+        follower = self.follower
+        if follower is None:
+            return
+        follower.refresh()
+        if follower.abandoned():
+            self.follower = None
+            self.record.event("no gateway service runs any more: this process keeps the session itself")
+            self._keeper.adopted = True  # whatever answers on the port was not started here
+            self._keep(thread, at_start=False)
 
     def stop(self) -> None:
         """Stop the keep-alive thread (joined within 2 s) and the gateway process this manager started (never one

@@ -17,7 +17,8 @@ the moment it went away. So the keeper publishes what it knows and a following d
   request each that they are (the keeper sees their outcome on its next tickle); restart is SIGHUP to the keeper,
   which restarts the gateway it runs (``systemctl reload ibkr-desk-gateway`` does the same).
 - :func:`follows_service`: whether a dashboard follows (``IBKR_GATEWAY_KEEPER``: ``service`` always, ``auto``
-  when a keeper runs for the port as the dashboard's manager starts).
+  when a keeper runs for the port as the dashboard's manager starts and until none has run for ``GONE_SECONDS``,
+  longer than a ``systemctl restart`` of the service takes; a hosted dashboard says ``service``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from ibkr.state import read_json, write_json
 
 HEARTBEAT_SECONDS = 5.0  # the keeper rewrites its record at least this often
 STALE_SECONDS = 20.0  # a record older than this is a keeper that hangs or is gone
+GONE_SECONDS = 15.0  # with IBKR_GATEWAY_KEEPER=auto, no keeper this long: the follower keeps the session itself
 ACTION_SECONDS = 15.0  # how long a person's action waits for the keeper to see its outcome
 RESTART_SECONDS = 90.0  # how long a restart may take to come back (IBKR's gateway starts a JVM)
 SERVICE = "ibkr-desk-gateway"  # the systemd unit in deploy/systemd
@@ -118,6 +120,13 @@ class ServiceFollower:
         self.published: dict[str, Any] = {}
         self._sessions: int | None = None
         self._announced: int | None = None
+        self._gone_since: float | None = None  # monotonic time no keeper was found since
+
+    def abandoned(self) -> bool:
+        """With ``IBKR_GATEWAY_KEEPER=auto``: no keeper has run for ``GONE_SECONDS`` (so this process keeps the
+        session itself from now on). Never with ``service``: the operator says the service keeps it."""
+        return (self.settings.gateway_keeper is GatewayKeeper.AUTO and self._gone_since is not None
+                and time.monotonic() - self._gone_since >= GONE_SECONDS)
 
     @property
     def keeper_pid(self) -> int | None:
@@ -129,14 +138,26 @@ class ServiceFollower:
         pid = self.keeper_pid
         age = time.time() - data.get("written_at", 0) if isinstance(data.get("written_at"), int | float) else None
         record = self.record
+        if pid is None:
+            self._gone_since = self._gone_since or time.monotonic()
+        else:
+            self._gone_since = None
         if pid is None or data.get("keeper_pid") != pid or age is None or age > STALE_SECONDS:
             self.published = {}
-            why = ("the gateway service (python -m ibkr.gateway start) is not running" if pid is None else
-                   f"the gateway service (pid {pid}) has not reported for {age or 0:.0f} s")
+            if pid is None:
+                why = "the gateway service (python -m ibkr.gateway start) is not running"
+                then = f"An operator starts it: systemctl start {SERVICE} (journalctl -u {SERVICE} says why it stopped)."
+            elif data.get("keeper_pid") != pid:
+                why = f"the gateway service (pid {pid}) is starting"
+                then = f"It reports in a moment; if not, journalctl -u {SERVICE} says why."
+            else:
+                why = f"the gateway service (pid {pid}) stopped reporting (nothing for {STALE_SECONDS:.0f} s)"
+                then = f"It may hang: journalctl -u {SERVICE}; systemctl restart {SERVICE}."
             record.set_state(AuthState.NOT_RUNNING, why)
-            record.emit(Prompt(PromptKind.GATEWAY_DOWN, f"The gateway is kept by its own service, and {why}. An "
-                               f"operator starts it (systemctl start {SERVICE}; journalctl -u {SERVICE} says why "
-                               "it stopped).", (), AuthState.NOT_RUNNING))
+            message = f"The gateway is kept by its own service, and {why}. {then}"
+            if record.prompt is not None and record.prompt.message != message:
+                record.clear_prompt()  # the same kind of prompt, another reason: say the new one
+            record.emit(Prompt(PromptKind.GATEWAY_DOWN, message, (), AuthState.NOT_RUNNING))
             self._announced = None
             return record.state
         if self._announced != pid:
@@ -154,9 +175,9 @@ class ServiceFollower:
             record.last_error = data.get("last_error")
         record.set_state(state, f"the gateway service says {data.get('last_tickle_result') or state.value}")
         prompt = _prompt(data.get("prompt"))
-        if prompt is None:
+        if prompt is None or (record.prompt is not None and record.prompt.message != prompt.message):
             record.clear_prompt()
-        else:
+        if prompt is not None:
             record.emit(prompt)
         sessions = data.get("brokerage_sessions")
         if isinstance(sessions, int):

@@ -4,9 +4,11 @@ The gateway keeper (``ibkr-desk-gateway.service``) and the dashboard (``ibkr-des
 processes from the units' own ``ExecStart``, ``Environment`` and ``EnvironmentFile`` lines (the file being
 deploy/ibkr-desk.env.example plus this test's settings), so the units cannot drift from what is tested. The
 simulator's session has a 6 s idle timeout; no page is ever opened; the keeper alone must keep the session alive
-past three idle timeouts. A GatewayManager like the dashboard's ``services.gateway()`` uses the keeper's gateway
-and leaves it running when it stops, and waits for the gateway service rather than starting a second gateway.
-Both services are stopped with SIGTERM, as ``systemctl stop`` does, and must leave nothing behind.
+past three idle timeouts. A GatewayManager like the dashboard's ``services.gateway()`` follows the keeper
+(IBKR_GATEWAY_KEEPER=service, from the dashboard's unit): it shows the keeper's state, never starts a gateway and
+never keeps the session a second time; the running dashboard's Gateway page, read over Streamlit's websocket
+(no browser), says so. Both services are stopped with SIGTERM, as ``systemctl stop`` does, and must leave nothing
+behind.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from pathlib import Path
 
 import pytest
 import requests
+import websocket
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ClientState_pb2 import ClientState
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.dashboard_harness import free_port, port_open
 
@@ -119,6 +125,36 @@ def sigterm(proc: subprocess.Popen, log: Path) -> int:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(5)
         raise AssertionError(f"pid {proc.pid} ignored SIGTERM for {STOP_SECONDS:.0f} s; log:\n{log.read_text()}") from None
+
+
+def page_texts(port: int, page: str, timeout: float = 90.0) -> list[str]:
+    """Every string of one run of ``page`` of the dashboard on ``port``, asked over Streamlit's websocket as the
+    browser's script does (a rerun BackMsg, then the ForwardMsgs up to ``script_finished``): no browser."""
+
+    def strings(msg, out: list[str]) -> list[str]:
+        for field, value in msg.ListFields():
+            for item in value if field.is_repeated else [value]:
+                if field.type == field.TYPE_MESSAGE:
+                    strings(item, out)
+                elif field.type == field.TYPE_STRING:
+                    out.append(item)
+        return out
+
+    ws = websocket.create_connection(f"ws://127.0.0.1:{port}/_stcore/stream", host=f"127.0.0.1:{port}",
+                                     origin=f"http://127.0.0.1:{port}", subprotocols=["streamlit"], timeout=timeout)
+    try:
+        ws.send_binary(BackMsg(rerun_script=ClientState(query_string="", page_name=page)).SerializeToString())
+        texts: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = ForwardMsg()
+            msg.ParseFromString(ws.recv())
+            strings(msg, texts)
+            if msg.WhichOneof("type") == "script_finished":
+                return texts
+        raise AssertionError(f"the {page} page did not finish within {timeout:.0f} s")
+    finally:
+        ws.close()
 
 
 def until(check, timeout: float, what: str, log: Path | None = None):
@@ -227,43 +263,61 @@ def test_keeper_service_keeps_the_session_alive_with_no_browser(deployment, monk
         assert f"--idle-timeout\0{IDLE_TIMEOUT}\0" in Path(f"/proc/{sim_pid}/cmdline").read_text()
         assert str(keeper.pid) == (d["state"] / f"gateway-{gw_port}.pid").read_text().strip()
 
-        # The dashboard's manager (services.gateway(), in this process with the dashboard's environment) uses the
-        # keeper's gateway and leaves it running when it stops.
+        # The dashboard's manager (services.gateway(), in this process with the dashboard's environment) follows
+        # the keeper: its state, its gateway's pid, the keeper's pid; and leaves the gateway running when it stops.
         from ibkr.config import load_settings
-        from ibkr.gateway import AuthState, GatewayManager
+        from ibkr.gateway import AuthState, GatewayManager, _service
 
         for key in [k for k in os.environ if k.startswith(("IBKR_", "XDG_"))]:
             monkeypatch.delenv(key)
         for key, value in desk_env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.chdir(tmp)  # no .env of the working tree
+        assert desk_env["IBKR_GATEWAY_KEEPER"] == "service"
         manager = GatewayManager(load_settings()).start()
         try:
+            assert manager.follower is not None
             assert manager.wait_for(AuthState.AUTHENTICATED, timeout=30), manager.status()
             status = manager.status()
-            assert status.pid is None and not status.managed
+            assert (status.keeper_pid, status.pid, status.managed) == (keeper.pid, sim_pid, False), status
+            assert status.sso_user == "demo" and status.last_tickle_result, status
         finally:
             manager.stop()
         assert sim_pids(gw_port) == [sim_pid] and session()["authenticated"]
 
         # With the keeper's pid file naming a live keeper and no gateway answering yet (the gateway service
-        # starting or restarting it), the dashboard waits instead of starting a second gateway.
+        # starting or restarting it), the dashboard waits instead of starting a second gateway, and still when no
+        # keeper runs at all: in this deployment the service keeps the gateway, whatever happens to it.
         other_port = free_port()
         monkeypatch.setenv("IBKR_GATEWAY_URL", f"https://localhost:{other_port}")
+        monkeypatch.setattr(_service, "GONE_SECONDS", 1.0)
         pid_file = d["state"] / f"gateway-{other_port}.pid"
         pid_file.write_text(str(keeper.pid))
         waiting = GatewayManager(load_settings()).start()
         try:
             assert waiting.wait_for(AuthState.NOT_RUNNING, timeout=15), waiting.status()
-            time.sleep(3)  # several keep-alive ticks, each of which would have started one
+            time.sleep(3)  # several ticks, each of which would have started one
             assert waiting.pid is None and sim_pids(other_port) == [] and not port_open(other_port)
-            assert waiting.prompt is not None and "being restarted" in waiting.prompt.message
-            assert f"(pid {keeper.pid}) runs it" in waiting.prompt.message
-            # No keeper any more: this manager runs a gateway of its own, as a dashboard alone does.
+            assert waiting.prompt is not None and f"service (pid {keeper.pid}) is starting" in waiting.prompt.message
             pid_file.unlink()
-            until(lambda: sim_pids(other_port), 30, "the manager never started its own gateway")
+            until(lambda: "systemctl start ibkr-desk-gateway" in getattr(waiting.prompt, "message", ""), 10,
+                  "no prompt to start the gateway service")
+            time.sleep(3)
+            assert waiting.follower is not None and sim_pids(other_port) == [] and not port_open(other_port)
         finally:
             waiting.stop()
+        # IBKR_GATEWAY_KEEPER=auto (a desk on a workstation): once no keeper is left, the dashboard keeps the
+        # session itself and runs a gateway of its own, as a dashboard alone does.
+        monkeypatch.setenv("IBKR_GATEWAY_KEEPER", "auto")
+        pid_file.write_text(str(keeper.pid))
+        alone = GatewayManager(load_settings()).start()
+        try:
+            assert alone.follower is not None
+            pid_file.unlink()
+            until(lambda: sim_pids(other_port), 30, "the manager never started its own gateway")
+            assert alone.follower is None and alone.wait_for(AuthState.AUTHENTICATED, timeout=30), alone.status()
+        finally:
+            alone.stop()
         until(lambda: not sim_pids(other_port) and not port_open(other_port), 10, "the manager's own gateway stayed")
 
         # From here only the keeper talks to the gateway's API.
@@ -284,6 +338,22 @@ def test_keeper_service_keeps_the_session_alive_with_no_browser(deployment, monk
         assert sim_pids(gw_port) == [sim_pid]  # one simulator, the keeper's, all along
         assert truth.get(f"{ui}/_stcore/health", timeout=5).ok
         assert keeper.poll() is None and desk.poll() is None
+
+        # Opened now, without a browser, the dashboard's Gateway page shows the keeper's gateway and state.
+        texts = page_texts(ui_port, "gateway")
+        line = next((t for t in texts if t.startswith(f"Gateway **{gw}**")), None)
+        assert line is not None, texts
+        assert f"process {sim_pid}" in line and f"kept alive by the gateway service (python -m ibkr.gateway start, " \
+            f"pid {keeper.pid})" in line, line
+        assert texts[texts.index("State") + 1] == "authenticated", texts
+        time.sleep(3 * 2 + 1)  # three of the keeper's tickles with the page's session open
+        stats = truth.get(f"{gw}/sim/stats", timeout=10).json()
+        assert stats["rate_limited"] == 0, stats
+        # One priming and one SSO validation, both the keeper's: a dashboard keeping the session too would have
+        # primed /iserver/accounts again on its first tickle and tickled beside the keeper.
+        assert stats["requests"].get("GET /iserver/accounts") == 1, stats
+        assert stats["requests"].get("GET /sso/validate") == 1, stats
+        assert sim_pids(gw_port) == [sim_pid] and session()["authenticated"]
 
         # systemctl stop: the dashboard first (it is ordered after the gateway), then the keeper.
         desk_code = sigterm(desk, desk_log)
