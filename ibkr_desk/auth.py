@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ibkr.audit import Actor, Permission, Role, local_actor, role_for
+from ibkr_desk import hosting
 from ibkr_desk.ui import services
 
 ROLE_TEXT = {
@@ -20,12 +21,19 @@ ROLE_TEXT = {
 }
 
 
-def signin_configured() -> bool:
-    """True when Streamlit's OIDC sign-in is configured (an ``[auth]`` section in its secrets)."""
+def _auth_section() -> dict | None:
+    """The ``[auth]`` section of Streamlit's secrets, or None when there is none (or no secrets file at all)."""
     try:
-        return "auth" in st.secrets
+        return st.secrets.to_dict().get("auth") if "auth" in st.secrets else None
     except Exception:  # no secrets file at all, or one Streamlit cannot parse: no sign-in
-        return False
+        return None
+
+
+def signin_configured() -> bool:
+    """True when Streamlit's OIDC sign-in is configured completely (``ibkr_desk.hosting.signin_problem``, the rule
+    the start-up check applies too)."""
+    auth = _auth_section()
+    return auth is not None and hosting.signin_problem(auth) is None
 
 
 def actor() -> Actor:
@@ -64,7 +72,14 @@ def why_not(permission: Permission) -> str | None:
 def gate() -> Actor:
     """Every page's first step: with sign-in configured, a person who has not signed in sees only the sign-in
     screen (the page stops here); the sidebar says who is signed in and offers sign-out."""
-    if not signin_configured():
+    auth = _auth_section()
+    if auth is not None and (problem := hosting.signin_problem(auth)):
+        # An operator meant to share the dashboard: fail closed rather than give every visitor the admin's rights.
+        st.error(f"Sign-in is configured incompletely, so the dashboard shows nothing: {problem}. Complete it "
+                 "(README, \"Running it for a team\") or remove [auth] for a single-user local dashboard, then "
+                 "restart.", icon=":material/lock:")
+        st.stop()
+    if auth is None:
         st.sidebar.caption(":material/person: Single-user local dashboard: no sign-in is configured, so whoever "
                            "opens it has every right. To share it with a team, configure sign-in (README, "
                            "\"Running it for a team\").")

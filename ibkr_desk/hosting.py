@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +95,28 @@ def _read_secrets(paths: Sequence[str]) -> dict[str, Any]:
 
 
 def signin_configured(paths: Sequence[str] | None = None) -> bool:
-    """True when Streamlit's OIDC sign-in is configured the way ``st.login`` needs it: an ``[auth]`` section with
-    ``redirect_uri`` and ``cookie_secret`` and at least one provider (its keys in ``[auth]`` itself, the default
-    provider, or in an ``[auth.<name>]`` table) with ``client_id``, ``client_secret`` and ``server_metadata_url``.
-
-    ``paths`` defaults to Streamlit's ``secrets.files``; works before Streamlit's runtime starts."""
+    """True when Streamlit's OIDC sign-in is configured the way ``st.login`` needs it (:func:`signin_problem` finds
+    nothing wrong with the ``[auth]`` section). ``paths`` defaults to Streamlit's ``secrets.files``; works before
+    Streamlit's runtime starts."""
     auth = _read_secrets(secrets_files() if paths is None else paths).get("auth")
-    if not isinstance(auth, dict) or not auth.get("redirect_uri") or not auth.get("cookie_secret"):
-        return False
-    providers = [auth, *(value for value in auth.values() if isinstance(value, dict))]
-    return any(all(provider.get(key) for key in PROVIDER_KEYS) for provider in providers)
+    return auth is not None and signin_problem(auth) is None
+
+
+def signin_problem(auth: Any) -> str | None:
+    """What an ``[auth]`` section lacks for ``st.login`` to work, or None: ``redirect_uri`` and ``cookie_secret``,
+    and at least one provider (its keys in ``[auth]`` itself, the default provider, or in an ``[auth.<name>]``
+    table) with ``client_id``, ``client_secret`` and ``server_metadata_url``. The one rule for the start-up check
+    and for the running pages (``ibkr_desk.auth``)."""
+    if not isinstance(auth, Mapping):
+        return "[auth] in .streamlit/secrets.toml is not a table"
+    missing = [key for key in ("redirect_uri", "cookie_secret") if not auth.get(key)]
+    if missing:
+        return f"[auth] in .streamlit/secrets.toml has no {' or '.join(missing)}"
+    providers = [auth, *(value for value in auth.values() if isinstance(value, Mapping))]
+    if not any(all(provider.get(key) for key in PROVIDER_KEYS) for provider in providers):
+        return ("[auth] in .streamlit/secrets.toml names no provider with client_id, client_secret and "
+                "server_metadata_url")
+    return None
 
 
 # ---- start-up -------------------------------------------------------------------------------------------------

@@ -131,8 +131,21 @@ class OrdersPage:
         self.page.locator("[data-testid=stRadioGroup] label").filter(has_text=re.compile(rf"^{label}$")).click()
         self.settle()
 
-    def click(self, name: str) -> None:
-        self.page.get_by_role("button", name=name, exact=True).click()
+    def click(self, name: str, timeout: int = 60_000) -> None:
+        """Click the button; one that stays disabled fails with the reason the page gives for it (its help), the
+        page's text and a screenshot, not a bare timeout."""
+        button = self.page.get_by_role("button", name=name, exact=True)
+        try:
+            button.click(timeout=timeout)
+        except Exception as exc:
+            if not button.count() or button.first.is_enabled():
+                raise
+            button.first.hover()
+            help_ = self.page.locator("[data-testid=stTooltipContent]")
+            why = help_.first.inner_text(timeout=5_000) if help_.count() else "(no help shown)"
+            shot = self.artifacts / f"disabled-{re.sub(r'[^a-z0-9]+', '-', name.lower())}.png"
+            self.page.screenshot(path=str(shot), full_page=True)
+            raise AssertionError(f"{name!r} stayed disabled: {why}\n(screenshot {shot})\n{self.main_text()}") from exc
         self.settle(600)
 
     def contract_conid(self) -> int:

@@ -229,3 +229,40 @@ def test_what_may_start(kwargs):
     given = {"address": "127.0.0.1", "allowed_hosts": ["localhost"], "xsrf": True, "cors": True, "signin": False,
              **kwargs}
     assert hosting.startup_problem(**given) is None
+
+
+def _gated_page() -> None:
+    import streamlit as st
+
+    from ibkr_desk import auth
+
+    auth.gate()
+    st.write("the dashboard's content")
+
+
+@pytest.mark.parametrize(("auth_section", "says"), [
+    ({"redirect_uri": "http://localhost:8501/oauth2callback"}, "cookie_secret"),
+    ({"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32}, "no provider"),
+])
+def test_an_incomplete_signin_shows_nothing_rather_than_falling_back_to_the_single_user_tool(auth_section, says):
+    # The running pages and the start-up check apply one rule (hosting.signin_problem): an operator who meant to
+    # share the dashboard must not get a dashboard where every visitor is the admin.
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_gated_page)
+    at.secrets["auth"] = auth_section
+    at.run()
+
+    assert not at.exception
+    assert [e.value for e in at.error] and "incompletely" in at.error[0].value and says in at.error[0].value
+    assert "the dashboard's content" not in [m.value for m in at.markdown]
+
+
+def test_without_an_auth_section_the_page_is_the_single_user_local_tool():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_gated_page).run()
+
+    assert not at.exception and not at.error
+    assert "the dashboard's content" in [m.value for m in at.markdown]
+    assert any("Single-user local dashboard" in c.value for c in at.sidebar.caption)
