@@ -19,7 +19,7 @@ import datetime as dt
 import getpass
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -116,6 +116,9 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
+REJECTED_OUTCOME = "rejected"
+"""The outcome of an order request IBKR refused (``rejected: <IBKR's words>``): the notifier listens for it."""
+
 COLUMNS = ("id", "at", "user", "role", "action", "account", "flow_id", "order", "outcome", "detail")
 
 
@@ -125,13 +128,20 @@ class AuditLog:
     def __init__(self, path: Path | None = None, database: Database | None = None) -> None:
         self.db = database or Database.at(path)
         self.db.declare("audit", SCHEMA)
+        self._listeners: list[Callable[[dict[str, Any]], Any]] = []
+
+    def on_record(self, listener: Callable[[dict[str, Any]], Any]) -> None:
+        """Call ``listener`` with each entry once it is written (``id``, ``action``, ``account``, ``order``,
+        ``outcome``, ``detail`` as a dict...), on the writer's thread: the notifier hears of an order IBKR
+        rejected at placement here. A listener that fails is logged; the entry stays written."""
+        self._listeners.append(listener)
 
     def record(self, actor: Actor, action: str, *, account: str | None = None, flow_id: str | None = None,
                order: str | None = None, outcome: str | None = None, **detail: Any) -> int:
         """Write one entry, committed and synced when this returns (its id); :class:`AuditUnavailable` if not."""
         at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         try:
-            return self.db.write(
+            entry_id = self.db.write(
                 'INSERT INTO audit (at, user, role, action, account, flow_id, "order", outcome, detail) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (at, actor.user, actor.role.value, action, account, flow_id, order, outcome,
@@ -139,6 +149,14 @@ class AuditLog:
         except Exception as exc:  # a full disk, a locked or broken file: the caller must not go on silently
             log.error("audit log %s not written: %s", self.db.path, exc)
             raise AuditUnavailable(f"the audit log could not be written ({exc}); nothing was done") from exc
+        entry = {"id": entry_id, "at": at, "user": actor.user, "role": actor.role.value, "action": action,
+                 "account": account, "flow_id": flow_id, "order": order, "outcome": outcome, "detail": detail}
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception:  # noqa: BLE001 - what was done is recorded; a listener must not undo that
+                log.exception("an audit listener failed on entry %s", entry_id)
+        return entry_id
 
     def entries(self, *, user: str | None = None, action: str | None = None, account: str | None = None,
                 since: dt.datetime | None = None, until: dt.datetime | None = None, text: str | None = None,

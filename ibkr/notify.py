@@ -25,6 +25,7 @@ from typing import Any
 import requests
 
 from ibkr.analytics.definitions import DEFAULT_DANGER, DEFAULT_WARNING
+from ibkr.audit import REJECTED_OUTCOME
 from ibkr.db import Database
 from ibkr.gateway import Prompt, PromptKind
 
@@ -90,6 +91,7 @@ class Notifier:
         self._gateway_open: dict[str, str] = {}  # prompt group -> the key of its event while it is pending
         self._watched = None
         self._orders_seen: dict[str, dict[int, str | None]] = {}  # account -> order id -> terminal state seen
+        self._watching_since_ms = time.time() * 1000  # an order that ended after this is news, even in a first read
         self._queue: queue.Queue = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
@@ -187,8 +189,9 @@ class Notifier:
 
     def orders(self, book: Mapping[str, Any]) -> list[str]:
         """A live-orders book (``BookReader`` ``on_result``: account -> ``AccountRead`` of orders): an event when
-        an order is filled or rejected. The first read of an account is the baseline (orders that ended before
-        the dashboard watched are not news)."""
+        an order is filled or rejected. The first read of an account is the baseline: what ended in it before
+        this notifier was made is not news, what ended since (IBKR's ``lastExecutionTime_r``) is: an order that
+        filled in the seconds between the dashboard's start and its first read of the account."""
         queued: list[str] = []
         for account, read in book.items():
             if getattr(read, "as_of", None) is None:
@@ -199,7 +202,9 @@ class Notifier:
                 state = order_outcome(order.status)
                 was = seen.get(order.order_id)
                 seen[order.order_id] = state
-                if first or state is None or was == state:
+                if state is None or was == state:
+                    continue
+                if first and not (order.last_execution_time_r or 0) >= self._watching_since_ms:
                     continue
                 what = (order.ticker or order.description1 or "an instrument") if self.details else None
                 side = (order.side or "").upper()
@@ -215,6 +220,20 @@ class Notifier:
                 if self.notify("order", key, text):
                     queued.append(key)
         return queued
+
+    def audited(self, entry: Mapping[str, Any]) -> bool:
+        """An audit entry (``AuditLog.on_record``): IBKR's refusal of an order request (a placement, a modify or
+        an answer to its question) is an order rejected, notified once per request. The live-orders reader
+        never sees an order IBKR refused at placement: it has no order id."""
+        outcome = str(entry.get("outcome") or "")
+        if entry.get("action") != "response" or not outcome.startswith(f"{REJECTED_OUTCOME}:"):
+            return False
+        if self.details:
+            said = outcome.split(":", 1)[1].strip()
+            text = f"IBKR rejected {entry.get('order')} for account {entry.get('account')}: {said}"
+        else:
+            text = "IBKR rejected an order request."
+        return self.notify("order", f"audit:{entry.get('id')}:rejected", text)
 
     # ---- what was notified --------------------------------------------------------------------------------------
     def recent(self, after_id: int = 0, since: dt.datetime | None = None, limit: int = 50) -> list[Notification]:

@@ -12,7 +12,10 @@ again (Streamlit has read its configuration by now), so ``streamlit run ibkr_des
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
+from contextlib import asynccontextmanager
 
 from streamlit import config
 from streamlit.starlette import App
@@ -38,5 +41,28 @@ if _problem:
 if list(config.get_option("server.allowedHosts")) != _hosts:
     config.set_option("server.allowedHosts", _hosts)
 
-app = App("app.py", middleware=hosting.middleware(_hosts, signin=_signin,
+log = logging.getLogger("ibkr_desk")
+
+
+def _start_background() -> None:
+    # Streamlit warns of each cached service made outside a page's run ("missing ScriptRunContext"): expected here.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: threading.current_thread().name != "desk-start")
+    try:
+        from ibkr_desk.ui import services
+
+        services.start_background()
+    except Exception:  # noqa: BLE001 - the first page starts them again and shows what is wrong
+        log.exception("the gateway and the background readers did not start with the dashboard")
+
+
+@asynccontextmanager
+async def _lifespan(_app):
+    """The platform boots, the desk starts working: gateway, keep-alive, refresher, live orders (on a thread, so
+    the server answers at once; a gateway's start can take seconds)."""
+    threading.Thread(target=_start_background, name="desk-start", daemon=True).start()
+    yield
+
+
+app = App("app.py", lifespan=_lifespan, middleware=hosting.middleware(_hosts, signin=_signin,
                                                   base_path=config.get_option("server.baseUrlPath") or ""))

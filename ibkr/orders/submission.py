@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from ibkr.audit import Actor, AuditLog, Permission, local_actor, require
+from ibkr.audit import REJECTED_OUTCOME, Actor, AuditLog, Permission, local_actor, require
 from ibkr.errors import (
     AccessDenied,
     AuditUnavailable,
@@ -274,8 +274,13 @@ def _response(result: Any) -> tuple[str, dict[str, Any]]:
                               "options": list(result.prompt.options)})
         return "questions", {"reply_id": result.reply_id, "questions": questions}
     if isinstance(result, OrderAccepted):
-        return (f"placed: order {result.order_id} {result.order_status or ''}".strip(),
-                {"order_id": result.order_id, "status": result.order_status, "coid": result.coid})
+        # IBKR's answer was lost (a timeout, a dropped connection, the gateway's empty 503) and the order was found
+        # among the live orders by its cOID: the log says so, as the page does
+        found = " (IBKR's answer was lost; found by its cOID among the live orders)" if result.found_after_timeout \
+            else ""
+        return (f"placed: order {result.order_id} {result.order_status or ''}".strip() + found,
+                {"order_id": result.order_id, "status": result.order_status, "coid": result.coid,
+                 "found_after_timeout": result.found_after_timeout})
     if isinstance(result, OrderDeclined):
         return "declined", {"message": result.message}
     return "acknowledged", {"response": getattr(result, "model_dump", lambda: repr(result))()}
@@ -287,8 +292,9 @@ def run(flow: OrderFlow, client: OrderClient, call: Callable[[], Any]) -> OrderF
     try:
         result = call()
     except Exception as exc:
-        journal(flow, "response", outcome=f"{type(exc).__name__}: {getattr(exc, 'message', exc)}",
-                status=getattr(exc, "status", None))
+        said = getattr(exc, "message", exc)
+        journal(flow, "response", outcome=f"{REJECTED_OUTCOME}: {said}" if isinstance(exc, OrderRejected) else
+                f"{type(exc).__name__}: {said}", status=getattr(exc, "status", None))
         _failed(flow, exc)
     else:
         outcome, detail = _response(result)
@@ -422,19 +428,25 @@ def answer(flow: OrderFlow, client: OrderClient, key: str, yes: bool, option: st
 
 
 def recheck(flow: OrderFlow, client: OrderClient) -> bool:
-    """Look for an order of unknown outcome among the live orders again, by its cOID; True when found."""
+    """Look for an order of unknown outcome among the live orders again, by its cOID; True when found. What the
+    lookup found goes to the audit log before the flow shows it (an order found there is "placed" on the page)."""
     if flow.stage is not Stage.UNKNOWN or not flow.coid:
         return False
     try:
         order = client.find_live_order(flow.account_id, flow.coid)
     except IbkrError as exc:
+        journal(flow, "recheck", outcome=f"{type(exc).__name__}: {exc.message}", coid=flow.coid)
         flow.message = f"Could not look at the live orders ({exc.message}). The order's cOID is {flow.coid}."
         return False
     if order is None:
+        journal(flow, "recheck", outcome="not among the live orders", coid=flow.coid)
         stamp = dt.datetime.now().strftime("%H:%M:%S")
         flow.message = (f"At {stamp} the order (cOID {flow.coid}) was still not among the live orders. It may yet "
                         "reach IBKR: check TWS or the live orders before sending it again.")
         return False
-    record(flow, client, OrderAccepted(order_id=str(order.order_id), order_status=order.status, coid=flow.coid,
-                                       found_after_timeout=True))
+    found = OrderAccepted(order_id=str(order.order_id), order_status=order.status, coid=flow.coid,
+                          found_after_timeout=True)
+    outcome, detail = _response(found)
+    journal(flow, "recheck", outcome=outcome, **detail)
+    record(flow, client, found)
     return True

@@ -67,8 +67,11 @@ def gateway() -> GatewayManager:
 
 @st.cache_resource
 def audit() -> AuditLog:
-    """The audit trail of this dashboard (in the desk's database, ``IBKR_DATABASE_PATH``)."""
-    return AuditLog(settings().database_file)
+    """The audit trail of this dashboard (in the desk's database, ``IBKR_DATABASE_PATH``); the notifier hears of
+    orders IBKR rejected from it."""
+    log = AuditLog(settings().database_file)
+    log.on_record(notifier().audited)
+    return log
 
 
 @st.cache_resource
@@ -147,3 +150,13 @@ def order_book() -> OrderBook:
     manager, api, register = gateway(), client(), submissions()
     return OrderBook(api, ready=lambda: manager.state == AuthState.AUTHENTICATED
                      and register.awaiting_answers() is None, on_orders=notifier().orders).start()
+
+
+def start_background() -> None:
+    """What a served dashboard runs from the moment it starts, with no page open (``ibkr_desk.serve``): the gateway
+    and its keep-alive, the portfolio refresher (the history, the margin notifications) and the live-orders reader
+    (the fill and rejection notifications). A hosted instance that came up at boot records and notifies before
+    anyone opens it, and its first viewer finds the data loaded. Pages get the same objects."""
+    refresher()
+    order_book()
+

@@ -229,6 +229,64 @@ def test_the_dashboard_toasts_and_posts_the_dropped_login_once_and_the_account_o
     assert dash.stopped_cleanly()
 
 
+def test_in_the_first_read_only_what_ended_since_the_dashboard_started_is_news(receiver, notifiers):
+    # A dashboard started at boot reads each account in turn: an order that filled in the seconds before its first
+    # read of that account is a fill to notify; one that filled yesterday is not.
+    from ibkr.order_book import AccountRead
+
+    notifier = notifiers(receiver.url)
+    now_ms = int(time.time() * 1000)
+    first = {"U1": AccountRead([order(1, "Filled", lastExecutionTime_r=now_ms - 86_400_000),
+                                order(2, "Filled", lastExecutionTime_r=now_ms + 1000),
+                                order(3, "Filled")], dt.datetime.now(dt.UTC))}
+    notifier.orders(first)
+    notifier.orders(first)
+    assert notifier.flush(10)
+    assert [n.key for n in notifier.recent()] == ["order:U1:2:filled"]
+
+
+@pytest.mark.parametrize("details", [False, True])
+def test_an_order_ibkr_rejects_at_placement_is_notified_once_from_the_audit_log(receiver, notifiers, tmp_path,
+                                                                                  details):
+    # IBKR's refusal of the placement itself gives no order id, so the live-orders reader never sees the order:
+    # the audit log's record of IBKR's answer is where the notifier hears of it.
+    from ibkr.audit import AuditLog, local_actor
+    from ibkr.errors import OrderRejected
+    from ibkr.orders.submission import OrderFlow, Submissions, run
+
+    notifier = notifiers(receiver.url, details=details)
+    audit = AuditLog(tmp_path / "desk.sqlite3")
+    audit.on_record(notifier.audited)
+    register = Submissions(audit=audit)
+
+    def rejected():
+        raise OrderRejected("Order rejected - reason: insufficient buying power")
+
+    def placed():
+        from ibkr.models import OrderAccepted
+
+        return OrderAccepted(order_id="77", order_status="Submitted")
+
+    class Client:  # what run() asks of a client after a placement
+        def order_status(self, order_id):
+            return None
+
+    flows = []
+    for call in (rejected, placed):
+        store: dict = {}
+        flow = register.begin(store, "new", OrderFlow("new", "BUY 100 IBM MKT DAY", "DU0001", str(len(flows))),
+                              actor=local_actor())
+        flows.append(run(flow, Client(), call))
+    assert [f.stage.value for f in flows] == ["rejected", "placed"]
+    assert notifier.flush(10)
+    said = ("IBKR rejected BUY 100 IBM MKT DAY for account DU0001: Order rejected - reason: insufficient buying "
+            "power" if details else "IBKR rejected an order request.")
+    assert [b["text"] for b in receiver.bodies] == [said]
+    entry = next(e for e in audit.entries() if e["outcome"] and e["outcome"].startswith("rejected:"))
+    assert [n.key for n in notifier.recent()] == [f"audit:{entry['id']}:rejected"]
+    assert ("DU0001" in receiver.bodies[0]["text"]) is details
+
+
 def test_an_order_filled_in_the_simulator_is_notified_once_from_the_live_orders_reader(sim, receiver, notifiers):
     from ibkr import OrderAccepted, StockOrder
     from ibkr.order_book import BookReader
