@@ -213,6 +213,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _margin_warning_before_danger(self) -> Settings:
+        """The warning level comes before the danger level (a warning at or above danger would never show: the
+        Margin page and the notifications would jump from ok to danger)."""
+        if self.margin_warning_pct >= self.margin_danger_pct:
+            raise ValueError(f"IBKR_MARGIN_WARNING_PCT={self.margin_warning_pct:g} is not below "
+                             f"IBKR_MARGIN_DANGER_PCT={self.margin_danger_pct:g}: the warning must come first; for "
+                             "example IBKR_MARGIN_WARNING_PCT=70 and IBKR_MARGIN_DANGER_PCT=90")
+        return self
+
+    @model_validator(mode="after")
     def _gateway_off_loopback_is_verified(self) -> Settings:
         """A gateway on another machine is reached over https with its certificate checked (SECURITY.md), unless
         ``allow_insecure_gateway`` says the operator accepts the risk."""

@@ -20,6 +20,10 @@ BAD = [
     ("IBKR_REFRESH_SECONDS", "-5", "greater than 0", "IBKR_REFRESH_SECONDS=30"),
     ("IBKR_TRADING_ENABLED", "maybe", "valid boolean", "IBKR_TRADING_ENABLED=false"),
     ("IBKR_SIM_ACCOUNTS", "0", "greater than or equal to 1", "IBKR_SIM_ACCOUNTS=3"),
+    ("IBKR_GATEWAY_URL", "https://localhost:abc", "no valid port", "IBKR_GATEWAY_URL=https://localhost:5000"),
+    ("IBKR_GATEWAY_MODE", "bogus", "'sim', 'local' or 'external'", "IBKR_GATEWAY_MODE=sim"),
+    ("IBKR_REFRESH_SECONDS", "abc", "valid number", "IBKR_REFRESH_SECONDS=30"),
+    ("IBKR_REQUEST_TIMEOUT", "0", "greater than 0", "IBKR_REQUEST_TIMEOUT=10"),
 ]
 
 
@@ -59,3 +63,16 @@ def test_a_certificate_file_that_is_not_there_stops_start_up_except_for_the_simu
     missing.unlink()
     monkeypatch.setenv("IBKR_GATEWAY_MODE", "sim")  # the simulator writes its certificate when it starts
     assert load_settings().verify_ssl == missing
+
+
+def test_a_margin_warning_at_or_above_the_danger_level_stops_start_up(monkeypatch):
+    # REVIEW-RELIABILITY C1: 95 over 90 was accepted, and the warning level (and its notification) never came.
+    monkeypatch.setenv("IBKR_MARGIN_WARNING_PCT", "95")
+    monkeypatch.setenv("IBKR_MARGIN_DANGER_PCT", "90")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.message == ("IBKR_MARGIN_WARNING_PCT=95 is not below IBKR_MARGIN_DANGER_PCT=90: the warning "
+                                    "must come first; for example IBKR_MARGIN_WARNING_PCT=70 and "
+                                    "IBKR_MARGIN_DANGER_PCT=90")
+    monkeypatch.setenv("IBKR_MARGIN_WARNING_PCT", "80")
+    assert load_settings().margin_thresholds == (0.8, 0.9)
