@@ -13,6 +13,7 @@ import streamlit as st
 from ibkr.audit import Actor, Permission, Role, local_actor, role_for
 from ibkr_desk import hosting
 from ibkr_desk.ui import services
+from ibkr_desk.ui.fmt import escape
 
 ROLE_TEXT = {
     Role.VIEWER: "reads the dashboard; cannot send orders or run gateway actions",
@@ -89,7 +90,7 @@ def gate() -> Actor:
         st.stop()
     person = actor()
     with st.sidebar:
-        st.markdown(f":material/person: **{person.user}**  \n<small>{person.role.value}: "
+        st.markdown(f":material/person: **{escape(person.user)}**  \n<small>{person.role.value}: "
                     f"{ROLE_TEXT[person.role]}</small>", unsafe_allow_html=True)
         st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="sign_out", width="stretch")
     return person

@@ -7,7 +7,6 @@ from ibkr.gateway import AuthState
 from ibkr_desk import auth
 from ibkr_desk.ui import fmt, services, tables
 from ibkr_desk.ui.orders import book, lookups, preview, submission, ticket
-from ibkr_desk.ui.orders.text import escape
 from ibkr_desk.ui.page import context
 
 ctx = context()
@@ -45,7 +44,7 @@ with left, st.container(border=True):
     for warning in view.check.warnings:
         st.warning(warning, icon=":material/warning:")
     if view.check.ok:
-        st.caption(f"Ticket: {tables.side_markdown(escape(view.check.ticket.describe()))} · account {fmt.account(view.input.account_id, auth.masks_accounts())}")
+        st.caption(f"Ticket: {tables.side_markdown(fmt.escape(view.check.ticket.describe()))} · account {fmt.account(view.input.account_id, auth.masks_accounts())}")
 with right:
     st.subheader("Preview and submit")
     if view.check.ticket is None:

@@ -55,7 +55,7 @@ def sidebar(loaded: loaders.Loaded) -> list[str]:
     if manager.state == AuthState.AUTHENTICATED and loaded.error and not loaded.waiting:
         chip = DEGRADED  # logged in, but the gateway's answers fail: "Connected" would be a lie
     mode = services.settings().gateway_mode.value
-    st.sidebar.markdown(f"**Gateway** {chip}  \n<small>{mode} · {services.settings().gateway_url}</small>",
+    st.sidebar.markdown(f"**Gateway** {chip}  \n<small>{mode} · {fmt.escape(services.settings().gateway_url)}</small>",
                         unsafe_allow_html=True)
     ids = loaded.snapshot.account_ids if loaded.snapshot else []
     options = [state.ALL_ACCOUNTS, *ids]

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 from ibkr.numbers import exact, price_decimals
 
 MASK = "•••••"
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~])")
+
+
+def escape(text: str) -> str:
+    """Text shown exactly as written in markdown: markdown, LaTeX and HTML characters escaped, so a name from
+    IBKR or a sign-in provider can neither format nor inject anything (also where the markdown allows HTML)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 QUANTITY_FORMAT = "%,.10g"
 """A NumberColumn's format for quantities and prices: every digit up to 10 significant ones (more than any
 quantity or price IBKR sends), thousands separators, no padding zeros; never IBKR's number rounded to 4 digits."""

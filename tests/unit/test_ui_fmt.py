@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from ibkr_desk.ui import fmt
 
@@ -72,3 +73,13 @@ def test_bar_labels_outside_short_bars_fit_inside_the_plot_with_their_sign():
     lo, hi = fig.layout.xaxis.range
     span = 250_000 + 29_700
     assert lo <= -29_700 - 0.2 * span and hi >= 250_000 + 0.2 * span  # room for a label beyond either end
+
+
+def test_escaped_text_can_neither_format_nor_inject_html():
+    # A name from a sign-in provider or IBKR goes into markdown that allows HTML (the sidebar's identity, IBKR's
+    # question header): every character that starts a tag or formatting is escaped.
+    from ibkr_desk.ui.fmt import escape
+
+    shown = escape("<img src=x onerror=alert(1)> *bold* [link](http://evil.example)")
+    assert re.search(r"(?<!\\)[<>]", shown) is None and "\\<img" in shown
+    assert "\\*bold\\*" in shown and "\\[link\\]\\(http://evil\\.example\\)" in shown

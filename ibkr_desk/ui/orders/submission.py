@@ -170,7 +170,7 @@ def _questions(flow: OrderFlow, pending: PendingConfirmation) -> None:
     with st.container(border=True):
         what = "placing" if flow.kind == "new" else "changing"
         st.markdown(f"**IBKR asks before {what}** {tables.side_markdown(escape(flow.title))}  \n"
-                    f"<small>Account {flow.account_id} · round {pending.round}. Nothing is placed until you "
+                    f"<small>Account {escape(fmt.account(flow.account_id, auth.masks_accounts()))} · round {pending.round}. Nothing is placed until you "
                     "confirm.</small>", unsafe_allow_html=True)
         for question in pending.questions:
             st.markdown(f"`{question.message_id or 'no id'}`")

@@ -5,12 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~])")
-
-
-def escape(text: str) -> str:
-    """Text shown exactly as written (markdown and LaTeX characters escaped)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+from ibkr_desk.ui.fmt import escape
 
 
 def _lines(fragment: str) -> list[str]:
