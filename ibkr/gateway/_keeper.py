@@ -26,7 +26,14 @@ from pathlib import Path
 from ibkr.config import GatewayMode, Settings
 from ibkr.errors import IbkrError
 from ibkr.gateway._http import GatewayHttp
-from ibkr.gateway._process import GatewayProcess, LocalGateway, RestartPolicy, check_local, keeper_elsewhere
+from ibkr.gateway._process import (
+    GatewayProcess,
+    LocalGateway,
+    RestartPolicy,
+    check_local,
+    keeper_elsewhere,
+    port_open,
+)
 from ibkr.gateway._prompts import competing_prompt, gateway_down_prompt, login_prompt, two_factor_prompt
 from ibkr.gateway._record import StateRecord
 from ibkr.gateway._simulator import SimGateway
@@ -249,7 +256,7 @@ class SessionKeeper:
                              f"another platform holds the brokerage session ({probe.fail})")
             record.emit(competing_prompt(state, url))
         elif state is AuthState.NO_SESSION:
-            expired, self._had_session, self._reinit_tried = self._had_session, False, False
+            expired, self._reinit_tried = self._had_session, False  # "expired" until the next login
             record.set_state(state, probe.detail)
             record.emit(login_prompt(state, url, expired=expired, why="idle timeout, nightly reset or a logout"))
 
@@ -274,6 +281,16 @@ class SessionKeeper:
             self.record.emit(gateway_down_prompt(
                 AuthState.NOT_RUNNING, self.settings.gateway_url, managed=True, restarting=True,
                 detail=f"{probe.detail}; `python -m ibkr.gateway start` (pid {owner}) runs it"))
+            return
+        if self.managed and process is None and port_open(self.settings.gateway_host, self.settings.gateway_port):
+            # A gateway this process found running (adopted) still holds the port: one slow tickle is not an
+            # outage, and a gateway launched on a held port fails and spends the restart budget.
+            self._unanswered += 1
+            if self._unanswered < UNANSWERED_LIMIT:
+                return
+            self.record.set_state(AuthState.NOT_RUNNING, probe.detail)
+            self.record.emit(gateway_down_prompt(AuthState.NOT_RUNNING, self.settings.gateway_url, managed=True,
+                                                 detail=probe.detail, adopted=True))
             return
         if self.managed and process is None and self._restart_at is None and not self.gave_up:
             self._schedule_restart(f"no gateway answers ({probe.detail})")  # ours or the one we were using

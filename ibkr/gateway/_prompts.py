@@ -84,8 +84,13 @@ def competing_prompt(state: AuthState, login_url: str) -> Prompt:
 
 
 def gateway_down_prompt(state: AuthState, url: str, *, managed: bool, detail: str = "", restarting: bool = False,
-                        log_path: str | None = None) -> Prompt:
+                        log_path: str | None = None, adopted: bool = False) -> Prompt:
     cause = f" ({detail})" if detail else ""
+    if adopted:  # it listens, it does not answer, and this process did not start it
+        return Prompt(PromptKind.GATEWAY_DOWN, f"The gateway at {url} was running before this dashboard started and "
+                      f"has stopped answering{cause}. This dashboard did not start it, so it does not start another on "
+                      "its port: restart that gateway where it runs (or stop it, and this dashboard starts its own).",
+                      (), state)
     if managed and restarting:
         message = f"The gateway at {url} stopped{cause}. It is being restarted; this takes a few seconds."
     elif managed:

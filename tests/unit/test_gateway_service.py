@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +33,10 @@ def settings(tmp_path, monkeypatch) -> Settings:
 def keeper() -> Iterator[subprocess.Popen]:
     """A live process whose command line says ibkr.gateway, standing in for the keeper."""
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "ibkr.gateway", "start"])
+    # until it has exec'd, the child's command line is pytest's, and pid_in rightly says it is no keeper
+    deadline = time.monotonic() + 10
+    while b"ibkr.gateway" not in Path(f"/proc/{proc.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     yield proc
     proc.kill()
     proc.wait(5)

@@ -227,12 +227,12 @@ def test_login_prompts_carry_the_login_url_and_a_lost_session_says_expired(manag
     manager.on_prompt(prompts.append)
     requests_mock.get(f"{BASE}/iserver/accounts", json={"accounts": ["DU1"]})
     requests_mock.get(f"{BASE}/sso/validate", json=load_sample("GET_sso_validate.json"))
-    requests_mock.post(TICKLE, [{"status_code": 401}, {"json": SUCCESS}, {"status_code": 401}])
+    requests_mock.post(TICKLE, [{"status_code": 401}, {"json": SUCCESS}, {"status_code": 401}, {"status_code": 401}])
 
-    manager._keeper.probe_now()
-    manager._keeper.probe_now()
-    manager._keeper.probe_now()
+    for _ in range(4):
+        manager._keeper.probe_now()
 
+    # the expiry stays said until the next login (the tickle after it used to replace it with a plain "log in")
     assert [p.kind for p in prompts] == [PromptKind.LOGIN_REQUIRED, PromptKind.SESSION_EXPIRED]
     assert all(p.login_url == "https://desk.example/gateway/" and p.login_url in p.message for p in prompts)
     assert manager.prompt is prompts[-1]
@@ -263,3 +263,46 @@ def test_an_external_gateway_that_is_down_is_reported_not_restarted(manager, req
     assert [p.kind for p in prompts] == [PromptKind.GATEWAY_DOWN]
     assert prompts[0].actions == () and "https://gw.test:5000" in prompts[0].message
     assert manager.status().restarts == 0 and manager.pid is None
+
+
+@pytest.fixture
+def adopting(private_limiter, monkeypatch):
+    """A sim-mode manager (it starts and restarts its own gateway) using a gateway it found running: no process."""
+    settings = Settings(_env_file=None, gateway_mode=GatewayMode.SIM, gateway_url="https://gw.test:5000")
+    m = GatewayManager(settings, limiter=private_limiter)
+    m._keeper.http.sleep = lambda _s: None
+    m._keeper.owned_elsewhere = lambda: None
+    yield m
+    m.stop()
+
+
+@pytest.mark.parametrize("listening", [True, False], ids=["still-listening", "gone"])
+def test_an_adopted_gateway_that_misses_tickles_is_not_relaunched_on_its_own_port(adopting, requests_mock,
+                                                                                   monkeypatch, listening):
+    # REVIEW-RELIABILITY 3d: one slow tickle of a gateway found running launched a second one on the held port,
+    # which failed and spent the restart budget until "automatic restarts are paused".
+    from ibkr.gateway import _keeper
+
+    monkeypatch.setattr(_keeper, "port_open", lambda host, port: listening)
+    prompts = []
+    adopting.on_prompt(prompts.append)
+    requests_mock.post(TICKLE, exc=requests.exceptions.ReadTimeout("read timed out"))
+    keeper = adopting._keeper
+
+    keeper.probe_now()
+    if not listening:  # nothing holds the port: the gateway is gone, so this manager starts its own at once
+        assert keeper._restart_at is not None and [p.kind for p in prompts] == [PromptKind.GATEWAY_DOWN]
+        return
+    keeper.probe_now()
+    assert keeper._restart_at is None and prompts == []  # two missed tickles: not an outage yet
+    keeper.probe_now()
+    keeper.probe_now()
+    assert keeper._restart_at is None and not keeper.gave_up and adopting.status().restarts == 0
+    assert [p.kind for p in prompts] == [PromptKind.GATEWAY_DOWN] and prompts[0].actions == ()
+    assert "was running before this dashboard started" in prompts[0].message
+    assert adopting.state is AuthState.NOT_RUNNING
+    requests_mock.post(TICKLE, json=SUCCESS)
+    requests_mock.get(f"{BASE}/iserver/accounts", json={"accounts": ["DU1"]})
+    requests_mock.get(f"{BASE}/sso/validate", json=load_sample("GET_sso_validate.json"))
+    keeper.probe_now()
+    assert adopting.state is AuthState.AUTHENTICATED and keeper._unanswered == 0
