@@ -51,7 +51,7 @@ from ibkr.errors import (
     RequestRejected,
 )
 from ibkr.pacing import PENALTY_SECONDS, PacingLimiter, default_limiter
-from ibkr.sessions import new_brokerage_session
+from ibkr.sessions import session_lost
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ class Transport:
                             self.max_retries, delay)
                 self.sleep(delay)
             except NotAuthenticated:
-                new_brokerage_session(self.settings.gateway_url)  # what comes next is another session
+                session_lost(self.settings.gateway_url)  # another session comes next; the keeper looks now
                 raise
             except RateLimited as exc:
                 # Without Retry-After (IBKR sends none) this is the penalty box: hold back, retry nothing.

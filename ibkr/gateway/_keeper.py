@@ -39,9 +39,10 @@ from ibkr.gateway._record import StateRecord
 from ibkr.gateway._simulator import SimGateway
 from ibkr.gateway._state import AuthState, Probe
 from ibkr.pacing import PacingLimiter
-from ibkr.sessions import new_brokerage_session
+from ibkr.sessions import new_brokerage_session, on_session_lost
 
 FAST_PROBE_SECONDS = 2.0  # tickle interval while not authenticated
+DOUBT_SECONDS = 2.0  # at least this long between tickles a failed request asks for
 UNANSWERED_LIMIT = 3  # failed tickles in a row before a live process of ours counts as hung
 INIT_GRACE_SECONDS = 6.0  # a login's brokerage session opening by itself before the keeper asks (ssodh/init)
 
@@ -76,6 +77,8 @@ class SessionKeeper:
         self._reinit_tried = False
         self._not_connected_since: float | None = None
         self._primed_for: str | None = None  # session fingerprint /iserver/accounts was primed for
+        self._doubted = False  # a request found no session while we thought there was one: tickle now
+        self._unwatch: Callable[[], None] | None = None
 
     @property
     def http(self) -> GatewayHttp:
@@ -90,8 +93,21 @@ class SessionKeeper:
         """Whether the manager runs (or would start) the gateway process."""
         return self.mode is not GatewayMode.EXTERNAL
 
+    def watch_requests(self) -> None:
+        """Hear at once when a client's request finds the session gone (``ibkr.sessions.session_lost``): the
+        next tick tickles instead of waiting up to ``tickle_seconds`` (60 s) to notice, so the login or competing
+        prompt comes within a couple of seconds of the first failed request."""
+        if self._unwatch is None:
+            self._unwatch = on_session_lost(self.settings.gateway_url, self._doubt)
+
+    def _doubt(self) -> None:
+        self._doubted = True
+
     def shutdown(self) -> GatewayProcess | None:
         """Close the HTTP session and stop our process (never one we did not start); returns what was stopped."""
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         if self._http is not None:
             self._http.close()  # first: an open connection would slow the gateway's own shutdown
             self._http = None
@@ -193,11 +209,15 @@ class SessionKeeper:
             return
         ready = self.record.state is AuthState.AUTHENTICATED and self._primed_for is not None
         interval = self.settings.tickle_seconds if ready else min(self.settings.tickle_seconds, FAST_PROBE_SECONDS)
+        if ready and self._doubted:  # a request found no session: look now (at most every DOUBT_SECONDS)
+            interval = min(interval, DOUBT_SECONDS)
         if self.pending_probe is not None or time.monotonic() - self._last_tickle_at >= interval:
+            if ready and self._doubted:
+                self.record.event("a request found no session: checking it now")
             self.probe_now()
 
     def probe_now(self) -> AuthState:
-        probe, self.pending_probe = self.pending_probe, None
+        probe, self.pending_probe, self._doubted = self.pending_probe, None, False
         if probe is None:
             probe = self.http.tickle()
         self._last_tickle_at = time.monotonic()

@@ -119,6 +119,7 @@ class GatewayManager:
         thread.every(SSO_VALIDATE_SECONDS, keeper.validate_sso, "SSO validation")
         keeper.stopping = lambda: thread.stopping
         keeper.http.sleep = thread.wait  # a tickle waiting for its 1.1 s ends early on stop()
+        keeper.watch_requests()
 
     def _start_following(self, follower: ServiceFollower) -> GatewayManager:
         thread = KeepAliveThread(name=f"ibkr-gateway-follower-{self.settings.gateway_port}")

@@ -306,3 +306,32 @@ def test_an_adopted_gateway_that_misses_tickles_is_not_relaunched_on_its_own_por
     requests_mock.get(f"{BASE}/sso/validate", json=load_sample("GET_sso_validate.json"))
     keeper.probe_now()
     assert adopting.state is AuthState.AUTHENTICATED and keeper._unanswered == 0
+
+
+def test_a_request_that_finds_the_session_gone_has_the_keeper_look_at_once_not_at_its_next_minute(manager,
+                                                                                                   requests_mock):
+    # REVIEW-RELIABILITY 11: a logout or competing login elsewhere was noticed only at the next 60 s tickle; until
+    # then Submit and every read failed with no prompt.
+    from ibkr.sessions import session_lost
+
+    prompts = []
+    manager.on_prompt(prompts.append)
+    requests_mock.get(f"{BASE}/iserver/accounts", json={"accounts": ["DU1"]})
+    requests_mock.get(f"{BASE}/sso/validate", json=load_sample("GET_sso_validate.json"))
+    tickles = requests_mock.post(TICKLE, [{"json": SUCCESS}, {"status_code": 401}])
+    keeper = manager._keeper
+    keeper.watch_requests()
+    keeper.probe_now()
+    assert manager.state is AuthState.AUTHENTICATED
+    keeper._last_tickle_at -= 3  # a few seconds later, well inside the 60 s keep-alive interval
+
+    keeper.tick()
+    assert tickles.call_count == 1  # nothing doubted: the keep-alive waits its minute
+    session_lost("https://gw.test:5000")  # what the transport says when a client's request gets a 401
+    keeper.tick()
+
+    assert tickles.call_count == 2 and manager.state is AuthState.NO_SESSION
+    assert [p.kind for p in prompts] == [PromptKind.SESSION_EXPIRED]
+    keeper.shutdown()
+    session_lost("https://gw.test:5000")  # a stopped keeper no longer listens
+    assert keeper._doubted is False
