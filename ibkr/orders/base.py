@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -25,6 +26,9 @@ class AssetClass(StrEnum):
 FUTURES_CLASSES = frozenset({AssetClass.FUT, AssetClass.FOP})
 """Futures and futures options: IBKR wants ``manualIndicator`` and ``extOperator`` on every place, modify and
 cancel of these (CME Group Rule 536-B; IBKR's v1 docs, Place Order / Modify Order / Cancel Order)."""
+WHOLE_UNITS = {AssetClass.OPT: "options trade in whole contracts", AssetClass.FUT: "futures trade in whole contracts",
+               AssetClass.FOP: "futures options trade in whole contracts", AssetClass.BOND: "bonds trade in whole units"}
+"""What IBKR trades only in whole units (fractions are for stocks, ETFs and crypto): 1.5 ES is refused."""
 
 
 class OrderType(StrEnum):
@@ -166,6 +170,11 @@ class _Ticket(BaseModel):
             issues.append("Choose the account the order is for.")
         if not self.quantity > 0:
             issues.append(f"Quantity must be greater than zero (got {exact(self.quantity)}); to sell, choose side SELL.")
+        elif self.asset_class in WHOLE_UNITS and math.isfinite(self.quantity) and not self.quantity.is_integer():
+            below = math.floor(self.quantity)
+            near = f"{exact(below)} or {exact(below + 1)}" if below else exact(below + 1)
+            issues.append(f"Quantity {exact(self.quantity)} is not a whole number: {WHOLE_UNITS[self.asset_class]} "
+                          f"(use {near}).")
         needs_limit = self.order_type in (OrderType.LMT, OrderType.STOP_LIMIT)
         needs_stop = self.order_type in (OrderType.STP, OrderType.STOP_LIMIT)
         if self.order_type is OrderType.STOP_LIMIT and self.limit_price is None and self.stop_price is None:

@@ -23,6 +23,10 @@ from ibkr.orders.tickets import BondOrder, CryptoOrder, ForexOrder, FutureOrder,
 FAR_FROM_MARKET = 0.03
 """IBKR asks about limit prices more than 3 % away from the market (question o163); the ticket warns first."""
 
+QUANTITY_FORMAT = "%.10g"
+"""How a ticket form shows a quantity: :func:`check` refuses one it cannot show exactly, so the box never shows
+10 while the order would carry 10.00000000001."""
+
 NEEDS_LIMIT = ("LMT", "STOP_LIMIT")
 NEEDS_STOP = ("STP", "STOP_LIMIT", "TRAIL")
 
@@ -136,6 +140,10 @@ def check(inp: TicketInput, lookup_problem: str | None = None) -> TicketCheck:
             problem = "Enter the quantity."
         if problem not in errors:
             errors.append(problem)
+    quantity = inp.quantity
+    if quantity is not None and math.isfinite(quantity) and float(QUANTITY_FORMAT % quantity) != quantity:
+        errors.append(f"Quantity {exact(quantity)} has more digits than the quantity box shows "
+                      f"({QUANTITY_FORMAT % quantity}): enter it with at most 10 significant digits.")
     if inp.order_type == "TRAIL" and inp.stop_price is None:
         errors.append("A trailing stop (TRAIL) order needs its initial stop price.")
     symbol = inp.pick.symbol
@@ -201,8 +209,10 @@ def _off_tick(label: str, price: float | None, tick: float | None, symbol: str) 
         return None
     below = math.floor(price / tick) * tick
     digits = tick_decimals(tick)
+    # never a price of zero for a positive one (0.0000001 on a 0.01 tick: use 0.01, not "0 or 0.01")
+    near = [exact(p) for p in (round(below, digits), round(below + tick, digits)) if p > 0]
     return (f"The {label} price {exact(price)} is not on {symbol}'s tick of {exact(tick)}: use "
-            f"{exact(round(below, digits))} or {exact(round(below + tick, digits))} (IBKR refuses other prices).")
+            f"{' or '.join(near)} (IBKR refuses other prices).")
 
 
 def modify_problems(changes: dict[str, float], symbol: str, tick: float | None) -> list[str]:

@@ -13,6 +13,7 @@ from ibkr.models import ContractInfo, Snapshot, WhatIf
 from ibkr.orders.entry import (
     NEEDS_LIMIT,
     NEEDS_STOP,
+    QUANTITY_FORMAT,
     Pick,
     TicketCheck,
     TicketInput,
@@ -81,7 +82,7 @@ def render(accounts: list[str], tradable: list[str], labels: dict[str, str], def
     with cols[0]:
         side = _side(locked)
     # No min_value: a widget that clamps -5 shows -5 and hands back another number; the check names it instead.
-    quantity = cols[1].number_input(_quantity_label(asset_class), step=1.0, value=None, format="%.10g",
+    quantity = cols[1].number_input(_quantity_label(asset_class), step=1.0, value=None, format=QUANTITY_FORMAT,
                                     key=state.QUANTITY, placeholder="0", disabled=locked)
     kinds = order_types_for(asset_class)
     order_type = cols[2].selectbox("Order type", kinds, index=kinds.index("LMT"), key=state.ORDER_TYPE,
