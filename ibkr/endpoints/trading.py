@@ -348,9 +348,13 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, 
         log.warning("order request (cOID %s) failed mid-way (%s); looking for it among live orders", coid, exc.message)
         try:
             order = self.find_live_order(account_id, coid)
-        except IbkrError as lookup:
+        except IbkrError as lookup:  # not "not among the live orders": nobody could look
             log.warning("could not look up live orders: %s", lookup.message)
-            order = None
+            raise OrderStatusUnknown(
+                f"The order request failed before IBKR answered ({exc.message}) and the live orders could not be read "
+                f"to look for it ({lookup.message}). It may have reached IBKR: look for cOID {coid} among the live "
+                "orders (or in TWS) before placing it again.", coid=coid, status=exc.status, endpoint=exc.endpoint,
+            ) from exc
         if order is None:
             raise OrderStatusUnknown(
                 f"The order request failed before IBKR answered ({exc.message}) and the order (cOID {coid}) is not "
