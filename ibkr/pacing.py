@@ -70,6 +70,10 @@ def _rule(method: str | None, pattern: str, limit: int, period: float, concurren
     )
 
 
+GATEWAY_CUTOFF_SECONDS = 10.0
+"""The Client Portal Gateway ends a request IBKR has not answered after 10 s (its empty 503 with
+``x-response-time: 10000ms``): a request the client stopped waiting for earlier may still reach IBKR until then,
+so it counts in its windows as if it finished then."""
 PENALTY_SECONDS = 900.0
 """How long everything is held back after a 429 that names no ``Retry-After`` (IBKR's never does: docs/cpapi.md
 section 6 documents none). IBKR puts the IP in a penalty box for 10 minutes (its web API docs) or 15 (its v1
@@ -134,6 +138,13 @@ class _Admitted(list):
     def __init__(self, windows: list[_Window], admitted_at: float) -> None:
         super().__init__(windows)
         self.admitted_at = admitted_at
+
+
+@dataclass
+class Slot:
+    """A request's place in its windows (:meth:`PacingLimiter.slot`)."""
+
+    unanswered: bool = False  # it timed out: it may still reach IBKR until the gateway's cut-off
 
 
 class PacingLimiter:
@@ -274,31 +285,37 @@ class PacingLimiter:
                     self._urgent -= 1
                     self._released.notify_all()
 
-    def release(self, windows: list[_Window]) -> None:
+    def release(self, windows: list[_Window], *, unanswered: bool = False) -> None:
         """Mark a request acquired with :meth:`acquire` as finished (frees a concurrency slot).
 
         From now the request counts in its windows for one more period: the gateway counts a request when it
         arrives, which can be any time until it finished (a new TLS connection, a busy pool, a starved CPU), so
         counting it from admission to finish plus the period keeps the windows true at the gateway's end too,
-        however long it was held up.
+        however long it was held up. ``unanswered``: the client stopped waiting (its timeout) before an answer
+        came, so the request may still reach IBKR until the gateway's own cut-off; it counts as finished then
+        (a retry after a 2 s timeout made a 429 when the slow gateway passed the first try on later).
         """
         with self._lock:
             now = self.clock()
+            admitted = getattr(windows, "admitted_at", now)
+            finished = max(now, admitted + GATEWAY_CUTOFF_SECONDS) if unanswered else now
             for w in windows:
                 w.in_flight = max(0, w.in_flight - 1)
-                w.stamps.append(max(now, w.stamps[-1]) if w.stamps else now)
+                w.stamps.append(max(finished, w.stamps[-1]) if w.stamps else finished)
             if any(w.rule.period >= PERSISTED_PERIOD for w in windows):
                 self._save()
             self._released.notify_all()
 
     @contextmanager
-    def slot(self, method: str, path: str, *, max_pause: float | None = None) -> Iterator[None]:
-        """Context manager around one request: waits for a slot, frees it when the request is done."""
+    def slot(self, method: str, path: str, *, max_pause: float | None = None) -> Iterator[Slot]:
+        """Context manager around one request: waits for a slot, frees it when the request is done. Set the
+        slot's ``unanswered`` when the request timed out (see :meth:`release`)."""
         windows = self.acquire(method, path, max_pause=max_pause)
+        held = Slot()
         try:
-            yield
+            yield held
         finally:
-            self.release(windows)
+            self.release(windows, unanswered=held.unanswered)
 
     def reset(self) -> None:
         """Forget every recorded request and pause (tests, or after the gateway restarted)."""

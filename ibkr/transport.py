@@ -224,7 +224,7 @@ class Transport:
             raise IbkrError("This client is closed; create a new one.", endpoint=f"{method} {path}")
         url = self.base_url + path
         endpoint = f"{method} {path}"
-        with self.limiter.slot(method, path, max_pause=self.max_retry_after):
+        with self.limiter.slot(method, path, max_pause=self.max_retry_after) as held:
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -238,6 +238,7 @@ class Transport:
                     endpoint=endpoint,
                 ) from exc
             except requests.exceptions.Timeout as exc:
+                held.unanswered = not isinstance(exc, requests.exceptions.ConnectTimeout)  # it may arrive later
                 raise _ConnectionFailed(GatewayUnavailable(
                     f"The gateway did not answer within {timeout or self.timeout:g} s.", endpoint=endpoint,
                 )) from exc

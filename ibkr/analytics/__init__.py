@@ -12,6 +12,7 @@ follows the money definitions of ``docs/design.md``. Each figure's definition is
                  *, warning=0.70, danger=0.90)                                            -> MARGIN_COLUMNS
     fx_exposure(positions_df, ledgers, base_currency, report_currency=None)               -> EXPOSURE_COLUMNS
     fx_exposure_by_asset_class(positions_df, ledgers, base_currency, report_currency=None) -> BREAKDOWN_COLUMNS
+    snapshot_frames(snapshot, report_currency=None, *, warning, danger) -> all of the above for one snapshot
     fx_sensitivity(exposure, moves)                                                       -> SENSITIVITY_COLUMNS
     fx_table(ledgers, base_currency, report_currency=None)  -> rate per currency in the report currency
     orders_frame(orders) / trades_frame(trades)              -> live orders and executions, one row each
@@ -57,11 +58,13 @@ from ibkr.analytics.positions import (
     positions_frame,
     rounded_prices,
 )
+from ibkr.analytics.snapshot import snapshot_frames
 from ibkr.analytics.totals import TOTALS_COLUMNS, account_totals
 from ibkr.analytics.whatif import Utilisation, utilisation_status, whatif_table, whatif_utilisation
 
 __all__ = [
     "rounded_prices",
+    "snapshot_frames",
     "filter_positions",
     "nearest_margin_call",
     "Utilisation",

@@ -181,6 +181,28 @@ def test_a_slow_request_counts_from_when_it_finished():
     assert times[1] - (times[0] + 3.0) >= 5.0
 
 
+def test_a_request_that_timed_out_counts_until_the_gateways_own_cut_off():
+    # REVIEW-RELIABILITY 3b: a read given up after a 2 s timeout reached IBKR 4 s after it was sent (the gateway
+    # was slow); its retry, 5.5 s after the timeout, came 3.5 s after it at IBKR's end, and IBKR answered 429.
+    from ibkr.pacing import GATEWAY_CUTOFF_SECONDS
+
+    clock = FakeClock()
+    limiter, admitted = recording_limiter(clock)
+    with limiter.slot("GET", "/portfolio/accounts") as held:
+        clock.sleep(2.0)
+        held.unanswered = True  # the client's timeout
+    with limiter.slot("GET", "/portfolio/accounts"):
+        pass
+    times = [t for _, _, t in admitted]
+    assert times[1] - times[0] >= GATEWAY_CUTOFF_SECONDS + 5.0  # a full window after the gateway would give up
+    with limiter.slot("GET", "/portfolio/accounts"):  # an answered request counts from its answer, as before
+        clock.sleep(1.0)
+    with limiter.slot("GET", "/portfolio/accounts"):
+        pass
+    times = [t for _, _, t in admitted]
+    assert 5.0 <= times[3] - (times[2] + 1.0) < 6.0
+
+
 def test_requests_held_up_in_flight_keep_their_place_in_the_window_until_they_finish():
     # A starved machine: 8 requests admitted, none has reached the gateway 2 s later. Letting 8 more in because
     # the first 8 "aged out" would put 16 into the second in which they all arrive, and IBKR answers 429.
