@@ -25,6 +25,7 @@ Every request goes through :class:`ibkr.transport.Transport` (pacing, retries, e
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -59,6 +60,7 @@ class ClientPortalClient(SessionEndpoints, PositionEndpoints, TradingEndpoints, 
         self._transport = transport or Transport(self.settings, limiter=limiter)
         self._sleep = sleep
         self._iserver_accounts = None
+        self._accounts_lock = threading.Lock()
         self._placed: dict[str, object] = {}
 
     @property

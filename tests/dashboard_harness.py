@@ -46,7 +46,10 @@ def port_open(port: int) -> bool:
 
 
 def clear_streamlit_caches() -> None:
-    """Stop the cached GatewayManager (if one was booted), then clear both of Streamlit's caches."""
+    """Stop the cached GatewayManager (if one was booted), then clear both of Streamlit's caches and the
+    process-wide pacing limiter: each harness has a gateway of its own, so the windows and a 429 pause of an
+    earlier one (its simulator gone) must not hold this one's requests back."""
+    from ibkr.pacing import LIMITER
     from ibkr_desk.ui import services
 
     if _booted["manager"]:
@@ -56,6 +59,7 @@ def clear_streamlit_caches() -> None:
         _booted["manager"] = False
     st.cache_data.clear()
     st.cache_resource.clear()
+    LIMITER.reset()
 
 
 _booted = {"manager": False}  # True once an AppTest run has created (and so started) the cached GatewayManager
@@ -162,7 +166,8 @@ def streamlit_app(tmp: Path, *, args: Sequence[str] = (), ui_port: int | None = 
 
     ``settings`` are IBKR_* settings by field name (``sim_auto_login="true"``), ``args`` more command-line options
     (``--secrets.files``), ``ui_port`` a port chosen beforehand (an OIDC redirect names it). Yields the app's ``url``, the
-    ``gateway`` origin, a ``truth`` session pinned to the simulator's certificate (for /sim/...) and the ``log``.
+    ``gateway`` origin, a ``truth`` session pinned to the simulator's certificate (for /sim/...), the ``log`` and the
+    Streamlit process's ``pid`` (bench/load.py samples its memory).
     The file watcher is off, so edits to the tree during a run cannot reload modules under the test.
     """
     gw_port, ui_port = free_port(), ui_port or free_port()
@@ -186,7 +191,8 @@ def streamlit_app(tmp: Path, *, args: Sequence[str] = (), ui_port: int | None = 
         truth = requests.Session()
         truth.verify, truth.trust_env = str(tmp / "cert" / "cert.pem"), False  # REQUESTS_CA_BUNDLE cannot override
         try:
-            yield {"url": url, "gateway": f"https://localhost:{gw_port}", "truth": truth, "log": log_path}
+            yield {"url": url, "gateway": f"https://localhost:{gw_port}", "truth": truth, "log": log_path,
+                   "pid": proc.pid}
         finally:
             truth.close()
             proc.send_signal(signal.SIGTERM)

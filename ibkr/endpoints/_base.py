@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Hashable
 from functools import cache
@@ -53,6 +54,7 @@ class EndpointGroup:
     _transport: Transport
     _sleep: Callable[[float], None] = staticmethod(time.sleep)
     _iserver_accounts: IserverAccounts | None = None
+    _accounts_lock: threading.Lock  # one /iserver/accounts read at a time (tradable_account_ids)
     _session_marks: dict[Hashable, int] | None = None  # what was done once, and in which brokerage session
 
     def _get(self, kind: type[T], path: str, params: dict[str, Any] | None = None) -> T:

@@ -98,7 +98,9 @@ class AccountEndpoints(EndpointGroup):
         return pnl
 
     def tradable_account_ids(self, refresh: bool = False) -> list[str]:
-        """The account ids of :meth:`iserver_accounts`, cached for this brokerage session."""
-        if refresh or self._iserver_accounts is None:
-            self.iserver_accounts()
-        return list(self._iserver_accounts.accounts) if self._iserver_accounts else []
+        """The account ids of :meth:`iserver_accounts`, cached for this brokerage session. Callers that ask at
+        once (the live-orders and trades readers starting together) share one read: each used to send its own."""
+        with self._accounts_lock:
+            if refresh or self._iserver_accounts is None:
+                self.iserver_accounts()
+            return list(self._iserver_accounts.accounts) if self._iserver_accounts else []

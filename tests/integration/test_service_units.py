@@ -349,9 +349,10 @@ def test_keeper_service_keeps_the_session_alive_with_no_browser(deployment, monk
         time.sleep(3 * 2 + 1)  # three of the keeper's tickles with the page's session open
         stats = truth.get(f"{gw}/sim/stats", timeout=10).json()
         assert stats["rate_limited"] == 0, stats
-        # One priming and one SSO validation, both the keeper's: a dashboard keeping the session too would have
-        # primed /iserver/accounts again on its first tickle and tickled beside the keeper.
-        assert stats["requests"].get("GET /iserver/accounts") == 1, stats
+        # One priming and one SSO validation, both the keeper's, and one read of the tradable accounts, the
+        # dashboard's (its live-orders and trades readers, started with it, share it): a dashboard keeping the
+        # session too would have primed /iserver/accounts again on its first tickle and tickled beside the keeper.
+        assert stats["requests"].get("GET /iserver/accounts") == 2, stats
         assert stats["requests"].get("GET /sso/validate") == 1, stats
         assert sim_pids(gw_port) == [sim_pid] and session()["authenticated"]
 

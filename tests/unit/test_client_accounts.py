@@ -32,6 +32,27 @@ def test_iserver_accounts_are_cached_for_order_checks(client, gateway):
     assert gateway.count("GET", "/iserver/accounts") == 1
 
 
+def test_callers_asking_for_the_tradable_accounts_at_once_share_one_read(client, gateway):
+    # The live-orders and trades readers start together and both need the account list: one request, not two.
+    import threading
+    import time
+
+    def slow(request, context):
+        time.sleep(0.3)  # both callers arrive while the first read is on the wire
+        return sample_text("GET_iserver_accounts.json")
+
+    gateway.add("GET", "/iserver/accounts", text=slow, headers={"Content-Type": "application/json"})
+    seen: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: seen.append(client.tradable_account_ids())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert seen == [["U1234567"], ["U1234567"]]
+    assert gateway.count("GET", "/iserver/accounts") == 1
+
+
 def test_competing_session_answers_no_accounts(client, gateway):
     gateway.add("GET", "/iserver/accounts", json_body={})
 
