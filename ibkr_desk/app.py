@@ -1,13 +1,19 @@
-"""IBKR Desk: the dashboard's entry point, which ``python -m ibkr_desk`` runs (``streamlit run ibkr_desk/app.py``)."""
+"""IBKR Desk: the dashboard's pages, which ``python -m ibkr_desk`` serves through ``ibkr_desk/serve.py`` (its
+address and Host checks in front). Run directly by ``streamlit run ibkr_desk/app.py``, it shows only how to start
+it properly (:func:`ibkr_desk.hosting.unguarded`)."""
 
 import streamlit as st
+from streamlit import runtime
 
 from ibkr.audit import Permission
-from ibkr_desk import auth
+from ibkr_desk import auth, hosting
 from ibkr_desk.ui import page
 
 st.set_page_config(page_title="IBKR Desk", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
 st.sidebar.title("IBKR Desk")
+if why := hosting.unguarded(runtime.get_instance()):
+    st.error(why, icon=":material/gpp_bad:")
+    st.stop()
 person = auth.gate()  # with sign-in configured, nothing below runs for someone who has not signed in
 
 navigation = st.navigation([

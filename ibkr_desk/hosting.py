@@ -8,6 +8,8 @@
 - :func:`middleware`: what :mod:`ibkr_desk.serve` puts in front of Streamlit: a foreign ``Host`` header is refused
   (400) on every HTTP request and websocket (DNS rebinding), and with sign-in configured, Streamlit's internal
   endpoints that describe the server (:data:`GUARDED_PATHS`) answer 403 to anyone not signed in.
+- :func:`unguarded`: why a page must not be served (``streamlit run ibkr_desk/app.py``: none of the above ran), or
+  None.
 """
 
 from __future__ import annotations
@@ -34,6 +36,21 @@ ANONYMOUS_HOST_CONFIG = {
     "allowedOrigins": [], "useExternalAuthToken": False, "enableCustomParentMessages": False,
     "enforceDownloadInNewTab": False, "metricsUrl": "", "blockErrorDialogs": False, "resourceCrossOriginMode": None,
 }
+
+
+SERVED = False
+"""Set by :mod:`ibkr_desk.serve` once its checks passed and its middleware is in place."""
+UNGUARDED = ("This dashboard was started without its protections (`streamlit run ibkr_desk/app.py`): no check of "
+             "the address it listens on, no Host check against DNS rebinding. Start it with `make run` or "
+             "`python -m ibkr_desk` (`make serve` for a team).")
+
+
+def unguarded(runtime: Any) -> str | None:
+    """What to show instead of the pages when a real Streamlit server runs ``app.py`` without :mod:`ibkr_desk.serve`
+    (Streamlit's own ``streamlit run`` listens on every interface by default), or None. Under AppTest, which runs
+    pages with no server (its runtime is a stand-in), nothing is served, so nothing is refused."""
+    real_server = type(runtime).__name__ == "Runtime"
+    return UNGUARDED if real_server and not SERVED else None
 
 
 # ---- addresses ------------------------------------------------------------------------------------------------

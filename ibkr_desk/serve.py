@@ -64,5 +64,6 @@ async def _lifespan(_app):
     yield
 
 
+hosting.SERVED = True
 app = App("app.py", lifespan=_lifespan, middleware=hosting.middleware(_hosts, signin=_signin,
                                                   base_path=config.get_option("server.baseUrlPath") or ""))
