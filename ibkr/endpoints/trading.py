@@ -327,7 +327,7 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, 
                 f"hold no order with cOID {pending.coid}: nothing was placed. Submit it again if you still want "
                 "it.", status=exc.status, endpoint=exc.endpoint, body=exc.body) from exc
         return OrderAccepted(order_id=str(order.order_id), order_status=order.status, coid=pending.coid,
-                             found_after_timeout=True)
+                             found_after_timeout=True, lost_answer=_lost(exc))
 
     def _answer_prompt(self, pending: PendingConfirmation, option: str | None) -> OrderAccepted:
         prompt = pending.prompt
@@ -355,6 +355,13 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, 
                 f"to look for it ({lookup.message}). It may have reached IBKR: look for cOID {coid} among the live "
                 "orders (or in TWS) before placing it again.", coid=coid, status=exc.status, endpoint=exc.endpoint,
             ) from exc
+        if order is None and ticket is None:  # the answer to a question: IBKR may have asked another one
+            raise OrderStatusUnknown(
+                f"Your answer to IBKR's question went out but IBKR's reply was lost ({_lost(exc)}), and the order "
+                f"(cOID {coid}) is not among the live orders. IBKR may have asked a further question in that reply: "
+                "an order waiting for an answer is not placed, and IBKR drops it at the next order request. Check the "
+                "live orders (or TWS) before placing it again.", coid=coid, status=exc.status, endpoint=exc.endpoint,
+            ) from exc
         if order is None:
             raise OrderStatusUnknown(
                 f"The order request failed before IBKR answered ({exc.message}) and the order (cOID {coid}) is not "
@@ -362,10 +369,19 @@ class TradingEndpoints(OrderQueryEndpoints, ContractResolver, AccountEndpoints, 
                 "again.", coid=coid, status=exc.status, endpoint=exc.endpoint,
             ) from exc
         accepted = OrderAccepted(order_id=str(order.order_id), order_status=order.status, coid=coid,
-                                 found_after_timeout=True)
+                                 found_after_timeout=True, lost_answer=_lost(exc))
         if ticket is not None:
             self._placed_tickets()[accepted.order_id] = ticket
         return accepted
+
+
+def _lost(exc: IbkrError) -> str:
+    """What became of an answer that never came back whole, in a few words for the order's message."""
+    if exc.status:
+        return f"the gateway answered HTTP {exc.status}"
+    if "did not answer within" in exc.message:
+        return exc.message[0].lower() + exc.message[1:].rstrip(".")
+    return "the connection failed or dropped"
 
 
 def _reason(exc: IbkrError) -> str:

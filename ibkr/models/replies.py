@@ -12,8 +12,9 @@ from ibkr.models._base import Bool, IbkrModel, Int, Str
 class OrderAccepted(IbkrModel):
     """An order IBKR accepted: ``{"order_id": "1370093239", "order_status": "PreSubmitted"}``.
 
-    ``found_after_timeout`` is True when the placement request timed out and the order was found afterwards
-    among the live orders by its ``coid``.
+    ``found_after_timeout`` is True when IBKR's answer to the placement was lost (no answer in time, a dropped
+    connection, an error after the order went in) and the order was found afterwards among the live orders by its
+    ``coid``; ``lost_answer`` says what became of the answer.
     """
 
     order_id: str = Field(validation_alias=AliasChoices("order_id", "orderId"))
@@ -22,6 +23,7 @@ class OrderAccepted(IbkrModel):
     local_order_id: Str = None
     coid: Str = None
     found_after_timeout: bool = False
+    lost_answer: Str = None
 
     @model_validator(mode="before")
     @classmethod

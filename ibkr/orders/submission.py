@@ -371,7 +371,8 @@ def record(flow: OrderFlow, client: OrderClient, result: Any) -> None:
         flow.stage, flow.accepted = Stage.PLACED, result
         flow.coid = result.coid or flow.coid
         if result.found_after_timeout:
-            flow.message = (f"The gateway did not answer in time, so the page looked for the order's cOID {flow.coid} "
+            lost = (result.lost_answer or "no answer came").strip().rstrip(".")
+            flow.message = (f"IBKR's answer was lost ({lost}), so the page looked for the order's cOID {flow.coid} "
                             f"among the live orders and found it: order {result.order_id} went through "
                             f"({result.order_status or 'status pending'}). Do not send it again.")
         flow.status = current_status(client, result.order_id)
@@ -445,7 +446,7 @@ def recheck(flow: OrderFlow, client: OrderClient) -> bool:
                         "reach IBKR: check TWS or the live orders before sending it again.")
         return False
     found = OrderAccepted(order_id=str(order.order_id), order_status=order.status, coid=flow.coid,
-                          found_after_timeout=True)
+                          found_after_timeout=True, lost_answer="its outcome was unknown until this look")
     outcome, detail = _response(found)
     journal(flow, "recheck", outcome=outcome, **detail)
     record(flow, client, found)

@@ -117,14 +117,25 @@ def test_trader_cancels_at_a_question(app, ticket):
     assert orders(app) == before, "a declined order must not exist"
 
 
+MARGIN_REJECTION = ("Order rejected - reason: YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR "
+                    "EQUITY WITH LOAN VALUE [12345.67 USD] MUST EXCEED THE INITIAL MARGIN [23456.78 USD]")
+
+
 def test_order_rejected_by_ibkr(app, ticket):
+    # A refusal the ticket cannot foresee (IBKR's margin check at placement: its 200 {"error": ...} answer). A ticket
+    # IBKR would refuse for its form (1.5 NQ) never leaves the page: tests/faults/test_ticket_input.py.
     before = orders(app)
     ticket.asset_class("Future")
     ticket.type_in("Futures symbol", "NQ")
-    ticket.number("Quantity (contracts)", 1.5)
-    ticket.click("Submit order")
-    text = ticket.wait_text("Rejected by IBKR")
-    assert "Fractional quantity 1.5 is not supported for FUT contracts" in text
+    ticket.number("Quantity (contracts)", 1)
+    sim(app, "POST", "faults", json={"paths": ["/iserver/account/*/orders"], "methods": ["POST"],
+                                     "error": MARGIN_REJECTION, "count": 1})
+    try:
+        ticket.click("Submit order")
+        text = ticket.wait_text("Rejected by IBKR")
+    finally:
+        sim(app, "DELETE", "faults")
+    assert "YOUR ORDER IS NOT ACCEPTED" in text and "MUST EXCEED THE INITIAL MARGIN" in text
     ticket.shot("rejected")
     assert orders(app) == before, "a rejected order must not exist"
 
@@ -172,8 +183,8 @@ def test_placement_answer_times_out_but_the_order_went_through(app, ticket):
     ticket.page.get_by_role("button", name="Submit order", exact=True).dblclick()  # a double click sends once
     # The page says it is sending while IBKR has not answered (it froze until the answer came).
     sending = ticket.wait_text(r"Sending BUY 3 JPM", timeout=60_000)
-    assert "did not answer in time" not in sending
-    text = ticket.wait_text("did not answer in time", timeout=60_000)
+    assert "answer was lost" not in sending
+    text = ticket.wait_text(r"IBKR's answer was lost \(the gateway did not answer within", timeout=60_000)
     assert time.monotonic() - started >= REQUEST_TIMEOUT
     assert "went through" in text and "Do not send it again" in text
     order_id, coid = ticket.placed()
@@ -201,7 +212,7 @@ def test_a_reload_during_a_submission_shows_it_and_the_same_order_is_not_sent_tw
     submit = ticket.page.get_by_role("button", name="Submit order", exact=True)
     assert submit.is_disabled(), "the new session must not offer to send the pending order again"
     submit.click(force=True)  # the trader tries to send it again anyway
-    text = ticket.wait_text("did not answer in time", timeout=60_000)
+    text = ticket.wait_text("answer was lost", timeout=60_000)
     assert "BUY 4 JPM" in words(ticket.page.get_by_test_id("stMain").inner_text()) and "went through" in text
     ticket.shot("reload-pending-found")
     assert submit.is_disabled()
