@@ -7,7 +7,7 @@ PORT   ?= 8501
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run serve test lint bench soak chromium clean lock
+.PHONY: run serve test lint bench soak load chromium clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,13 +48,23 @@ lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: $(VENV)/.dev-deps
-	$(BIN)/python -m bench
+# Every benchmark into BENCHMARKS.md (about an hour); BENCH="positions analytics" runs only those (bench/__main__.py).
+BENCH ?=
+bench: $(VENV)/.dev-deps chromium
+	$(BIN)/python -m bench $(BENCH)
 
 # A scripted trading day in Chromium at 3 x 5,000 positions (SOAK_MINUTES, default 10); figures into BENCHMARKS.md.
 SOAK_MINUTES ?= 10
 soak: $(VENV)/.dev-deps chromium
 	$(BIN)/python -m tests.e2e.trading_day --minutes $(SOAK_MINUTES)
+
+# LOAD_SESSIONS dashboard sessions in Chromium (default 20) for LOAD_MINUTES (default 5) after a one-session baseline,
+# at the fastest refresh, over every page; fails on a page error, a 429, more gateway calls than one session's or
+# memory that grows; figures into BENCHMARKS.md (bench/load.py).
+LOAD_SESSIONS ?= 20
+LOAD_MINUTES  ?= 5
+load: $(VENV)/.dev-deps chromium
+	$(BIN)/python -m bench.load --sessions $(LOAD_SESSIONS) --minutes $(LOAD_MINUTES)
 
 # Upgrade the pinned versions: the newest the ranges allow, in a throwaway venv, frozen into requirements.lock.
 LOCK_VENV := $(shell mktemp -u /tmp/ibkr-desk-lock.XXXXXX)

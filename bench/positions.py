@@ -5,10 +5,16 @@ a process, then the steady state).
 
 The floor is the time the calls need at the limiter's global rate (8/s) and at IBKR's gateway limit (10/s);
 the ratio measured/floor says how close the client runs to what pacing allows.
+
+Then, with the simulator's ``--no-pacing`` (no wait anywhere, so what is left is each client's own cost), the same
+data read by ibind (a public client; a dev dependency only) beside ours, each the same calls: ``/portfolio2`` per
+account, plus ``/trsrv/secdef`` 200 conids a call on the first refresh. ibind hands back the JSON; ours hands back
+validated models with the definitions merged in (what the dashboard needs), so the ratio is what that costs.
 """
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +23,7 @@ import requests
 
 from ibkr import ClientPortalClient, Settings
 from ibkr.gateway import SimProcess
-from ibkr.pacing import GLOBAL_LIMIT, LIMITER
+from ibkr.pacing import GLOBAL_LIMIT, LIMITER, PacingLimiter
 
 SIZES = (100, 1000, 5000)
 ACCOUNTS = 3
@@ -58,9 +64,70 @@ def measure(positions: int, cert_dir: Path) -> list[dict]:
     return out
 
 
+IBIND_POSITIONS = 5000
+REPEATS = 5
+
+
+def _median(fn) -> float:
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def versus_ibind(positions: int, cert_dir: Path) -> dict | None:
+    """Seconds for the same positions read by ibind and by ours, first refresh and steady state, pacing off."""
+    try:
+        from ibind import IbkrClient
+    except ImportError:
+        return None
+    sim = SimProcess(["--port", "0", "--auto-login", "--no-pacing", "--accounts", str(ACCOUNTS), "--positions",
+                      str(positions), "--tick-seconds", "0"], cert_dir)
+    sim.start()
+    try:
+        theirs = IbkrClient(url=f"{sim.url}/v1/api/", cacert=str(sim.cert), use_session=True,
+                            auto_register_shutdown=False)
+        ids = [a["accountId"] for a in theirs.portfolio_accounts().data]
+
+        def ibind_read(definitions: bool) -> int:
+            rows = [r for a in ids for r in theirs.positions2(a).data]
+            if definitions:
+                conids = sorted({str(r["conid"]) for r in rows})
+                for i in range(0, len(conids), 200):
+                    theirs.security_definition_by_conid(conids[i:i + 200])
+            return len(rows)
+
+        def ours() -> ClientPortalClient:
+            client = ClientPortalClient(Settings(gateway_url=sim.url, verify_ssl=sim.cert),
+                                        limiter=PacingLimiter(global_limit=1000))
+            client.portfolio_accounts()
+            return client
+
+        steady = ours()
+        steady.current_positions(ids)  # learns the definitions once
+        first_clients = [ours() for _ in range(REPEATS)]
+        firsts = iter(first_clients)
+        result = {
+            "positions": positions, "rows": ibind_read(False),
+            "ibind_first": _median(lambda: ibind_read(True)), "ours_first": _median(
+                lambda: next(firsts).current_positions(ids)),
+            "ibind_steady": _median(lambda: ibind_read(False)), "ours_steady": _median(
+                lambda: steady.current_positions(ids)),
+        }
+        for client in [steady, *first_clients]:
+            client.close()
+        theirs.close()
+        return result
+    finally:
+        sim.stop()
+
+
 def run() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         results = [r for n in SIZES for r in measure(n, Path(tmp))]
+        ibind = versus_ibind(IBIND_POSITIONS, Path(tmp))
     lines = [
         "## Reading every position (client) against the simulator, pacing on",
         "",
@@ -86,4 +153,19 @@ def run() -> str:
         lines += ["", f"Target (issue Speed): steady-state refresh at 3 x 5,000 within 1.5x of the pacing floor and "
                       f"under 20 calls: {r['calls']} calls, {ratio:.2f}x the floor: "
                       f"{'met' if r['calls'] < 20 and ratio <= 1.5 else 'not met'}."]
+    if ibind is None:
+        lines += ["", "ibind is not installed (`make bench` installs the dev requirements): no comparison."]
+    else:
+        first, steady = ibind["ours_first"] / ibind["ibind_first"], ibind["ours_steady"] / ibind["ibind_steady"]
+        lines += [
+            "", f"### The same read by ibind, simulator without pacing ({ACCOUNTS} x {ibind['positions']:,}, "
+                f"{ibind['rows']:,} rows, median of {REPEATS})", "",
+            "| read | ibind (s) | ours (s) | ours / ibind |", "|---|---|---|---|",
+            f"| first refresh (`/portfolio2` + `/trsrv/secdef`) | {ibind['ibind_first']:.3f} | "
+            f"{ibind['ours_first']:.3f} | {first:.2f}x |",
+            f"| steady state (`/portfolio2`) | {ibind['ibind_steady']:.3f} | {ibind['ours_steady']:.3f} "
+            f"| {steady:.2f}x |", "",
+            f"Target (issue Speed): client overhead at most 0.5x ibind's for the same data: steady state {steady:.2f}x: "
+            f"{'met' if steady <= 0.5 else 'not met'}.",
+        ]
     return "\n".join(lines) + "\n"

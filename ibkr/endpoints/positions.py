@@ -22,7 +22,7 @@ class PositionEndpoints(ContractEndpoints, AccountEndpoints):
     """IBKR's "Portfolio" position endpoints (docs/cpapi.md section 2)."""
 
     max_workers: int = 8
-    _secdefs: dict[int, Contract] | None = None  # /trsrv/secdef answers by conid, kept for the client's life
+    _secdefs: dict[int, dict[str, Any]] | None = None  # each conid's definition fields (/trsrv/secdef), kept
     pages_in_flight: int = 3  # per account: how far ahead of the last full page to ask
 
     @ibkr_endpoint("GET", "/portfolio/{accountId}/positions/{pageId}", TAG)
@@ -166,28 +166,37 @@ class PositionEndpoints(ContractEndpoints, AccountEndpoints):
         wanted = [c for c in missing if c not in known]
         if wanted:
             for contract in self.secdef_by_conid(wanted):
-                known[contract.conid] = contract
+                known[contract.conid] = _definition(contract)
         return [_completed(r, known[r.conid]) if r.ticker is None and r.conid in known else r for r in rows]
 
 
 _SECDEF_FIELDS = ("ticker", "name", "full_name", "listing_exchange", "country_code", "expiry", "last_trading_day",
                   "put_or_call", "multiplier", "und_conid", "display_rule")
+_LISTS = ("increment_rules", "all_exchanges")  # a row lacks these when they are empty
 
 
-def _completed(row: Position, contract: Contract) -> Position:
-    """``row`` with the definition fields it lacks taken from ``contract`` (its own values win; a ``strike`` of 0
-    and an ``und_conid`` of 0 are IBKR's blanks)."""
-    update: dict[str, Any] = {}
-    for name in _SECDEF_FIELDS:
-        if getattr(row, name) in (None, 0) and getattr(contract, name) not in (None, ""):
-            update[name] = getattr(contract, name)
-    if not row.strike and contract.strike:
-        update["strike"] = contract.strike
-    if not row.increment_rules and contract.increment_rules:
-        update["increment_rules"] = contract.increment_rules
-    if not row.all_exchanges and contract.all_exchanges:
-        update["all_exchanges"] = ",".join(contract.all_exchanges)
-    return row.model_copy(update=update)
+def _definition(contract: Contract) -> dict[str, Any]:
+    """The fields a position may take from its contract's definition: those the definition has a value for."""
+    fields = {name: value for name in _SECDEF_FIELDS if (value := getattr(contract, name)) not in (None, "")}
+    if contract.strike:
+        fields["strike"] = contract.strike
+    if contract.increment_rules:
+        fields["increment_rules"] = contract.increment_rules
+    if contract.all_exchanges:
+        fields["all_exchanges"] = ",".join(contract.all_exchanges)
+    return fields
+
+
+def _lacks(row: Position, name: str) -> bool:
+    value = getattr(row, name)
+    return not value if name in _LISTS else value in (None, 0)  # a strike or und_conid of 0 is IBKR's blank
+
+
+def _completed(row: Position, definition: dict[str, Any]) -> Position:
+    """``row`` with the definition fields it lacks taken from ``definition`` (its own values win), or ``row`` itself
+    when it lacks none."""
+    update = {name: value for name, value in definition.items() if _lacks(row, name)}
+    return row.model_copy(update=update) if update else row
 
 
 class _Pager:
