@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import platform
 from pathlib import Path
@@ -70,8 +69,8 @@ def main() -> None:
     unknown = sorted(set(names) - set(BENCHES))
     if unknown:
         parser.error(f"no benchmark {', '.join(unknown)}: choose from {', '.join(BENCHES)}")
-    old = split_sections(OUT.read_text() if OUT.exists() else "")
     fresh = {name: BENCHES[name]() for name in names}
+    old = split_sections(OUT.read_text() if OUT.exists() else "")  # read now: another run may have written since
     sections = []
     for name in BENCHES:  # each benchmark's section in its place, the fresh one or the one already there
         if name in fresh:
@@ -79,9 +78,9 @@ def main() -> None:
         else:
             sections += [s for s in old if s.startswith(HEADINGS[name])]
     kept = [s for s in old if s.startswith(KEPT_SECTIONS)]  # written by other commands (make soak, make load)
-    header = (f"# Benchmarks\n\nWritten by `python -m bench` on {dt.date.today()} ({platform.python_version()}, "
-              f"{os.cpu_count()} cores): {', '.join(names)}. One run; machines are noisy, so compare ratios within "
-              "a run.\n\n")
+    header = (f"# Benchmarks\n\nWritten by `python -m bench` (`make bench`) on {platform.python_version()}, "
+              f"{os.cpu_count()} cores; each section says when it was measured. Machines are noisy: compare ratios "
+              "within a section, measured side by side in one run.\n\n")
     OUT.write_text(header + "\n".join(s.rstrip("\n") + "\n" for s in sections)
                    + "".join("\n" + s.rstrip("\n") + "\n" for s in kept))
     print(OUT.read_text())

@@ -17,11 +17,10 @@ Target (issue Speed): analytics at 100,000 positions at most 1x ``json.loads``.
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
+from bench import measured, median_seconds
 from ibkr import ClientPortalClient, Settings
 from ibkr.analytics import snapshot_frames
 from ibkr.gateway import SimProcess
@@ -31,15 +30,6 @@ from ibkr.portfolio import load_portfolio
 SIZES = (1_000, 10_000, 100_000)
 ACCOUNTS = 3
 REPEATS = 5
-
-
-def _median(fn, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def measure(total: int, cert_dir: Path) -> dict:
@@ -62,9 +52,9 @@ def measure(total: int, cert_dir: Path) -> dict:
         sim.stop()
     payload = [b for b in bodies if b[:1] in (b"{", b"[")]
     rows = len(snap.positions)
-    loads = _median(lambda: [json.loads(b) for b in payload])
+    loads = median_seconds(lambda: [json.loads(b) for b in payload], REPEATS)
     frames = snapshot_frames(snap)
-    analytics = _median(lambda: snapshot_frames(snap))
+    analytics = median_seconds(lambda: snapshot_frames(snap), REPEATS)
     return {"positions": rows, "answers": len(payload), "mib": sum(map(len, payload)) / 2**20, "loads": loads,
             "analytics": analytics, "shown": len(frames["positions"])}
 
@@ -74,6 +64,8 @@ def run() -> str:
         results = [measure(n, Path(tmp)) for n in SIZES]
     lines = [
         "## Analytics against `json.loads` of the same answers",
+        "",
+        measured("python -m bench analytics"),
         "",
         f"{ACCOUNTS} accounts; one snapshot read the dashboard's way (`load_portfolio`: `/portfolio2` per account, "
         "`/trsrv/secdef` for conids not yet known, summaries, ledgers, P&L) from the simulator without pacing, then "

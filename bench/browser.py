@@ -19,19 +19,15 @@ Targets (issue Speed): the positions page at 15,000 positions at most 3x the bar
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
-
-from tests.dashboard_harness import free_port, streamlit_app
+from bench import measured
+from tests.dashboard_harness import free_port, streamlit_app, streamlit_process
 
 ACCOUNTS = 3
 SIZES = (100, 5000)
@@ -80,27 +76,10 @@ def _bare_app(tmp: Path):
     script = tmp / "bare.py"
     script.write_text(BARE)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-                             "--server.headless", "true", "--server.fileWatcherType", "none",
-                             "--browser.gatherUsageStats", "false"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+    argv = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.headless",
+            "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    with streamlit_process(argv, port, tmp / "bare.log"):
+        yield f"http://127.0.0.1:{port}"
 
 
 def _portfolio2_calls(app: dict) -> int:
@@ -162,6 +141,8 @@ def run_pages() -> str:
     lines = [
         "## The dashboard in Chromium: Positions page time",
         "",
+        measured("python -m bench browser"),
+        "",
         f"`python -m ibkr_desk` in sim mode with auto-login, {ACCOUNTS} accounts, pacing on. *Page time*: from "
         "navigation in a fresh browser context to the positions caption shown (the data drawn), median of "
         f"{REPEATS}, after the process's first load; *first*: the first such navigation, which waits for the "
@@ -190,6 +171,8 @@ def run_memory(refreshes: int = 200) -> str:
     flat = slope is not None and abs(slope) <= 0.02 * last_mb
     lines = [
         "## Memory over portfolio refreshes: the Streamlit process at 15,000 positions",
+        "",
+        measured("python -m bench memory"),
         "",
         f"`python -m ibkr_desk`, {ACCOUNTS} x 5,000 positions, prices moving every 5 s, the Positions page open in "
         "Chromium (each new snapshot's analytics computed and drawn), `IBKR_REFRESH_SECONDS=1` (each refresh as soon "

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from bench import measured
 from tests.dashboard_harness import PAGES, DashboardHarness
 
 SIZES = (100, 5000)
@@ -85,6 +86,8 @@ def run() -> str:
     head = " | ".join(f"{r['positions']:,}/acct cached | new data | read" for r in results)
     lines = [
         "## Dashboard pages: render time under AppTest",
+        "",
+        measured("python -m bench dashboard"),
         "",
         "Seconds per page run (`streamlit.testing.v1.AppTest`, in-process; the app's GatewayManager starts the "
         "simulator with pacing on, 3 accounts). *cached*: the snapshot and analytics cached, median of "

@@ -38,7 +38,6 @@ import asyncio
 import datetime as dt
 import itertools
 import os
-import platform
 import re
 import statistics
 import tempfile
@@ -48,6 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import machine
 from tests.dashboard_harness import DRAWN, streamlit_app
 
 REFRESH_SECONDS = 0.1
@@ -258,13 +258,6 @@ def _proc(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return rss_kb / 1024, (int(fields[11]) + int(fields[12])) / ticks
-
-
-def _machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.machine())
-    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
-    return f"{os.cpu_count()} cores ({model}), {mem_kb / 1024 / 1024:.0f} GB, Python {platform.python_version()}"
 
 
 class Run:
@@ -517,7 +510,7 @@ def benchmark_section(report: LoadReport, command: str,
     lines = [
         title,
         "",
-        f"Written by `{command}` on {dt.date.today()}: {_machine()}, Chromium {report.chromium}; load average "
+        f"Written by `{command}` on {dt.date.today()}: {machine()}, Chromium {report.chromium}; load average "
         f"(1/5/15 min) {report.load_average[0]} before, {report.load_average[1]} after. Sim mode, auto-login, "
         f"{ACCOUNTS} accounts x {report.positions:,} positions, prices moving every 5 s, pacing on, "
         f"`IBKR_REFRESH_SECONDS={report.refresh:g}` (the settings accept any positive value; under 1 s every value "

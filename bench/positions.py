@@ -14,13 +14,13 @@ validated models with the definitions merged in (what the dashboard needs), so t
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
+from bench import measured, median_seconds
 from ibkr import ClientPortalClient, Settings
 from ibkr.gateway import SimProcess
 from ibkr.pacing import GLOBAL_LIMIT, LIMITER, PacingLimiter
@@ -68,15 +68,6 @@ IBIND_POSITIONS = 5000
 REPEATS = 5
 
 
-def _median(fn) -> float:
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def versus_ibind(positions: int, cert_dir: Path) -> dict | None:
     """Seconds for the same positions read by ibind and by ours, first refresh and steady state, pacing off."""
     try:
@@ -111,10 +102,10 @@ def versus_ibind(positions: int, cert_dir: Path) -> dict | None:
         firsts = iter(first_clients)
         result = {
             "positions": positions, "rows": ibind_read(False),
-            "ibind_first": _median(lambda: ibind_read(True)), "ours_first": _median(
-                lambda: next(firsts).current_positions(ids)),
-            "ibind_steady": _median(lambda: ibind_read(False)), "ours_steady": _median(
-                lambda: steady.current_positions(ids)),
+            "ibind_first": median_seconds(lambda: ibind_read(True), REPEATS),
+            "ours_first": median_seconds(lambda: next(firsts).current_positions(ids), REPEATS),
+            "ibind_steady": median_seconds(lambda: ibind_read(False), REPEATS),
+            "ours_steady": median_seconds(lambda: steady.current_positions(ids), REPEATS),
         }
         for client in [steady, *first_clients]:
             client.close()
@@ -130,6 +121,8 @@ def run() -> str:
         ibind = versus_ibind(IBIND_POSITIONS, Path(tmp))
     lines = [
         "## Reading every position (client) against the simulator, pacing on",
+        "",
+        measured("python -m bench positions"),
         "",
         f"{ACCOUNTS} accounts, measured side by side in one run per size. Paged: pages of 100 in parallel inside "
         f"the process-wide limiter ({GLOBAL_LIMIT} requests/s global, IBKR allows 10/s through the gateway). "

@@ -27,6 +27,7 @@ next process starts where this one stopped.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import threading
@@ -114,7 +115,7 @@ class _Window:
     age out of the window and let the next ones through to arrive together with it."""
 
     rule: PacingRule
-    stamps: deque[float] = field(default_factory=deque)  # when each finished request finished, oldest first
+    stamps: deque[float] = field(default_factory=deque)  # when each request finished (an unanswered one: the cut-off)
     in_flight: int = 0
 
     def wait_needed(self, now: float) -> float | None:
@@ -301,7 +302,10 @@ class PacingLimiter:
             finished = max(now, admitted + GATEWAY_CUTOFF_SECONDS) if unanswered else now
             for w in windows:
                 w.in_flight = max(0, w.in_flight - 1)
-                w.stamps.append(max(finished, w.stamps[-1]) if w.stamps else finished)
+                # in order of when each counts until: an unanswered request's stamp lies ahead of the requests
+                # answered after it, which must still age out at their own time (appending them after it as
+                # max(now, last) held every later request in the window until the cut-off had passed too)
+                bisect.insort(w.stamps, finished)
             if any(w.rule.period >= PERSISTED_PERIOD for w in windows):
                 self._save()
             self._released.notify_all()

@@ -160,6 +160,32 @@ class DashboardHarness:
 
 
 @contextmanager
+def streamlit_process(argv: Sequence[str], port: int, log_path: Path, env: dict[str, str] | None = None,
+                      ) -> Iterator[subprocess.Popen]:
+    """A Streamlit server started as ``argv`` (its own session: its children end with it), waited for until its
+    health endpoint on ``port`` answers (up to 60 s), stopped on exit: SIGTERM, then SIGKILL of its group after
+    15 s. Its console goes to ``log_path``."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(list(argv), cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.3)
+        try:
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
+@contextmanager
 def streamlit_app(tmp: Path, *, args: Sequence[str] = (), ui_port: int | None = None,
                   **settings: str) -> Iterator[dict]:
     """``python -m ibkr_desk`` (``streamlit run ibkr_desk/app.py``) in a child process whose GatewayManager starts the simulator; both stopped on exit.
@@ -176,31 +202,16 @@ def streamlit_app(tmp: Path, *, args: Sequence[str] = (), ui_port: int | None = 
                XDG_STATE_HOME=str(tmp / "state"), XDG_CACHE_HOME=str(tmp / "cache"))
     env.update({f"IBKR_{k.upper()}": str(v) for k, v in settings.items()})
     log_path = tmp / "streamlit.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "ibkr_desk", "--server.port", str(ui_port),
-                                 "--server.headless", "true", "--server.fileWatcherType", "none", *args],
-                                cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
-        url = f"http://127.0.0.1:{ui_port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
+    argv = [sys.executable, "-m", "ibkr_desk", "--server.port", str(ui_port), "--server.headless", "true",
+            "--server.fileWatcherType", "none", *args]
+    with streamlit_process(argv, ui_port, log_path, env) as proc:
         truth = requests.Session()
         truth.verify, truth.trust_env = str(tmp / "cert" / "cert.pem"), False  # REQUESTS_CA_BUNDLE cannot override
         try:
-            yield {"url": url, "gateway": f"https://localhost:{gw_port}", "truth": truth, "log": log_path,
-                   "pid": proc.pid}
+            yield {"url": f"http://127.0.0.1:{ui_port}", "gateway": f"https://localhost:{gw_port}", "truth": truth,
+                   "log": log_path, "pid": proc.pid}
         finally:
             truth.close()
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
     for port in (gw_port, ui_port):
         assert not port_open(port), f"something still listens on {port} after the app stopped"
 

@@ -3,6 +3,7 @@ simulator's truth beside it: shared by the Orders e2e tests and the trading-day 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import time
@@ -148,13 +149,32 @@ class OrdersPage:
             raise AssertionError(f"{name!r} stayed disabled: {why}\n(screenshot {shot})\n{self.main_text()}") from exc
         self.settle(600)
 
+    def new_order(self, timeout: float = 30) -> None:
+        """Close the shown submission with New order and wait until it is gone. A click that lands while the
+        page's live-orders fragments redraw has been seen to do nothing once in a trading day (the submission
+        stayed, the ticket locked): it is clicked again then, as a trader would."""
+        button = self.page.get_by_role("button", name="New order", exact=True)
+        deadline = time.monotonic() + timeout
+        while button.count():
+            assert time.monotonic() < deadline, "New order never closed the submission"
+            with contextlib.suppress(Exception):  # a stale copy while Streamlit redraws: look again
+                button.first.click(timeout=5_000)
+            self.settle()
+
     def contract_conid(self) -> int:
         """The conid the ticket shows for the picked contract."""
         caption = self.page.get_by_text(re.compile(r"conid \d+ · (last|no market)")).first.inner_text()
         return int(re.search(r"conid (\d+) · (?:last|no market)", caption).group(1))
 
-    def limit_price(self) -> float:
-        return float(self.page.get_by_label("Limit price", exact=True).input_value())
+    def limit_price(self, timeout: float = 60) -> float:
+        """The limit price the ticket filled in from the contract's quote, once the quote has come (the box stays
+        empty until IBKR's snapshot answers with a price: a second ask after its preflight, paced)."""
+        box = self.page.get_by_label("Limit price", exact=True)
+        deadline = time.monotonic() + timeout
+        while not (value := box.input_value()):
+            assert time.monotonic() < deadline, "the ticket never filled in a limit price from the quote"
+            self.page.wait_for_timeout(250)
+        return float(value)
 
     def main_text(self) -> str:
         return self.page.inner_text("main")

@@ -9,11 +9,8 @@ import ipaddress
 import json
 import os
 import secrets
-import signal
 import stat
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,7 +20,7 @@ import requests
 import websocket
 
 from tests.conftest import CHROMIUM_ARGS, chromium_or_skip
-from tests.dashboard_harness import ROOT, free_port, port_open, streamlit_app
+from tests.dashboard_harness import free_port, port_open, streamlit_app, streamlit_process
 
 pytestmark = pytest.mark.e2e
 
@@ -156,29 +153,16 @@ def test_the_pages_run_by_plain_streamlit_run_show_only_how_to_start_the_dashboa
     env = dict(os.environ, IBKR_GATEWAY_MODE="sim", IBKR_GATEWAY_URL=f"https://localhost:{gw_port}",
                IBKR_SIM_CERT_DIR=str(tmp_path / "cert"), XDG_STATE_HOME=str(tmp_path / "state"),
                XDG_CACHE_HOME=str(tmp_path / "cache"))
-    log = tmp_path / "streamlit.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ibkr_desk/app.py", "--server.address",
-                                 "127.0.0.1", "--server.port", str(ui_port), "--server.headless", "true",
-                                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                                cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not port_open(ui_port) and time.monotonic() < deadline:
-            time.sleep(0.3)
+    argv = [sys.executable, "-m", "streamlit", "run", "ibkr_desk/app.py", "--server.address", "127.0.0.1",
+            "--server.port", str(ui_port), "--server.headless", "true", "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false"]
+    with streamlit_process(argv, ui_port, tmp_path / "streamlit.log", env):
         page.goto(f"http://127.0.0.1:{ui_port}/")
         page.get_by_text("started without its protections").first.wait_for(timeout=60_000)
         text = page.get_by_test_id("stMain").inner_text()
         assert "python -m ibkr_desk" in text and "make run" in text, text
         assert "Net liquidation" not in text and page.get_by_role("link", name="Orders").count() == 0
         assert not port_open(gw_port), "no gateway may be started for a page that is refused"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
     assert not port_open(ui_port)
 
 

@@ -157,7 +157,7 @@ def _orders(ticket: OrdersPage, app: dict, report: DayReport, viewport: tuple[in
     ticket.wait_text("Request was submitted")
     report.meant.append(Meant(order_id, {"Cancelled", "PendingCancel"}, lower))
 
-    ticket.click("New order")  # the modified order's "Close" leaves the ticket as it was: a new one
+    ticket.new_order()  # the modified order's "Close" leaves the ticket as it was: a new one
     ticket.type_in("Symbol", "XOM")
     ticket.number("Quantity", 3)
     clicked = time.time()
@@ -165,7 +165,7 @@ def _orders(ticket: OrdersPage, app: dict, report: DayReport, viewport: tuple[in
     order_id, _ = ticket.placed()
     report.submit_delays.append(orders(app)[order_id]["received_at"] - clicked)
     report.meant.append(Meant(order_id, {"Filled", "Submitted"}))
-    ticket.click("New order")
+    ticket.new_order()
     seen = set(before) | {m.order_id for m in report.meant}
     report.unexpected += [o for oid, o in orders(app).items() if oid not in seen]
 

@@ -203,6 +203,24 @@ def test_a_request_that_timed_out_counts_until_the_gateways_own_cut_off():
     assert 5.0 <= times[3] - (times[2] + 1.0) < 6.0
 
 
+def test_requests_answered_after_one_that_timed_out_age_out_at_their_own_time():
+    # The timed-out request counts until the gateway's cut-off; those answered after it must not be held in the
+    # window until then too (they were: every later stamp became max(now, cut-off), and after 8 of them the whole
+    # gateway stood still until the cut-off had passed).
+    clock = FakeClock()
+    limiter, admitted = recording_limiter(clock)
+    with limiter.slot("GET", "/iserver/marketdata/snapshot") as held:
+        clock.sleep(2.0)
+        held.unanswered = True
+    clock.sleep(1.0)
+    for _ in range(14):  # two windows' worth of quick answers
+        with limiter.slot("GET", "/iserver/contract/1/info"):
+            pass
+    times = [t for _, path, t in admitted if path != "/iserver/marketdata/snapshot"]
+    assert times[-1] - times[0] < 2.5, times  # about one second per 7 free places, not until the cut-off (10 s)
+    assert max_in_window(times, 1.0) <= 7  # one place of the 8 still held by the unanswered request
+
+
 def test_requests_held_up_in_flight_keep_their_place_in_the_window_until_they_finish():
     # A starved machine: 8 requests admitted, none has reached the gateway 2 s later. Letting 8 more in because
     # the first 8 "aged out" would put 16 into the second in which they all arrive, and IBKR answers 429.
