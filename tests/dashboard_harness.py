@@ -212,6 +212,9 @@ def streamlit_app(tmp: Path, *, args: Sequence[str] = (), ui_port: int | None = 
                    "log": log_path, "pid": proc.pid}
         finally:
             truth.close()
+    deadline = time.monotonic() + 15  # the simulator ends with the dashboard, on a loaded machine a moment later
+    while any(port_open(port) for port in (gw_port, ui_port)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     for port in (gw_port, ui_port):
         assert not port_open(port), f"something still listens on {port} after the app stopped"
 
