@@ -78,7 +78,7 @@ def main() -> None:
         else:
             sections += [s for s in old if s.startswith(HEADINGS[name])]
     kept = [s for s in old if s.startswith(KEPT_SECTIONS)]  # written by other commands (make soak, make load)
-    header = (f"# Benchmarks\n\nWritten by `python -m bench` (`make bench`) on {platform.python_version()}, "
+    header = (f"# Benchmarks\n\nWritten by `python -m bench` (`make bench`), Python {platform.python_version()}, "
               f"{os.cpu_count()} cores; each section says when it was measured. Machines are noisy: compare ratios "
               "within a section, measured side by side in one run.\n\n")
     OUT.write_text(header + "\n".join(s.rstrip("\n") + "\n" for s in sections)
