@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from ibkr.errors import UnknownAccount
@@ -34,9 +37,6 @@ def test_iserver_accounts_are_cached_for_order_checks(client, gateway):
 
 def test_callers_asking_for_the_tradable_accounts_at_once_share_one_read(client, gateway):
     # The live-orders and trades readers start together and both need the account list: one request, not two.
-    import threading
-    import time
-
     def slow(request, context):
         time.sleep(0.3)  # both callers arrive while the first read is on the wire
         return sample_text("GET_iserver_accounts.json")
