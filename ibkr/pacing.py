@@ -41,12 +41,23 @@ from pathlib import Path
 from ibkr.errors import RateLimited
 from ibkr.state import read_json, write_json
 
-__all__ = ["LIMITER", "DEFAULT_RULES", "PacingLimiter", "PacingRule", "default_limiter"]
+__all__ = ["LIMITER", "DEFAULT_RULES", "PacingLimiter", "PacingRule", "default_limiter", "held_seconds"]
 
 log = logging.getLogger(__name__)
 
 SAFETY = 1.1  # windows are 10% longer than IBKR's
 PERSISTED_PERIOD = 5.0  # windows at least this long (and a 429 pause) are kept on disk for the next process
+
+
+_held = threading.local()
+
+
+def held_seconds() -> float:
+    """Seconds the calling thread has slept so far waiting for an endpoint's own limit or a 429 pause, not for
+    the whole gateway's rate: time in which its requests cost the gateway nothing. A reader that judges its cost
+    by how long a read took (:class:`ibkr.refresher.Refresher`) leaves this out: waiting 5 s for
+    ``/portfolio/accounts`` (1 per 5 s) is not 5 s of the gateway's budget."""
+    return getattr(_held, "seconds", 0.0)
 
 
 @dataclass(frozen=True)
@@ -271,6 +282,7 @@ class PacingLimiter:
                         self._released.wait(timeout=0.05)  # a request in flight must finish first
                         continue
                     wait = max([paused] + [n for n in needed if n is not None])
+                    held = wait > (needed[0] or 0.0)  # another rule than the gateway's rate holds it back
                     if wait <= 0:
                         for w in windows:
                             w.in_flight += 1
@@ -280,6 +292,8 @@ class PacingLimiter:
                         return _Admitted(windows, now)
                     self.waits += 1
                 self.sleep(wait)
+                if held:
+                    _held.seconds = held_seconds() + wait
         finally:
             if urgent:
                 with self._lock:

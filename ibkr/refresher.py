@@ -7,7 +7,10 @@ does not load beside it.
 
 The schedule adapts to what a load costs: the next load starts ``max(interval, headroom x last duration)``
 after the previous one finished, so a read that takes 20 s at 5,000 positions per account runs at most a third
-of the time and leaves IBKR's pacing budget to orders, the keep-alive and the other endpoints. After a failure
+of the time and leaves IBKR's pacing budget to orders, the keep-alive and the other endpoints. The duration
+leaves out the time the load's thread was only held back (``held()``, e.g. :func:`ibkr.pacing.held_seconds`:
+waiting for an endpoint allowed once per 5 s costs the gateway nothing); counted, it stretched a 2 s read at
+3 x 5,000 positions to one refresh every ~27 s. After a failure
 the thread waits one interval (or IBKR's ``Retry-After``, whichever is longer) before it asks again; a gateway
 that is not ready (no session) is not asked at all.
 """
@@ -40,7 +43,7 @@ class RefreshStatus(Generic[T]):
     error: str | None  # the last load's failure, None after a good load
     failed_at: dt.datetime | None
     loading_since: dt.datetime | None  # a load under way (None: idle)
-    last_duration: float | None  # seconds the last finished load took
+    last_duration: float | None  # seconds the last finished load took, less the time it was only held back
     interval: float  # the effective interval: the configured one, stretched for slow loads
     generation: int  # counts finished loads (good or failed): a reader redraws when it changed
 
@@ -51,10 +54,10 @@ class Refresher(Generic[T]):
 
     def __init__(self, load: Callable[[], T], interval: float, *, ready: Callable[[], bool] = lambda: True,
                  headroom: float = 3.0, name: str = "refresher", clock: Callable[[], float] = time.monotonic,
-                 on_result: Callable[[T], None] | None = None) -> None:
+                 on_result: Callable[[T], None] | None = None, held: Callable[[], float] = lambda: 0.0) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
-        self._load, self._ready, self._clock = load, ready, clock
+        self._load, self._ready, self._clock, self._held = load, ready, clock, held
         self._on_result = on_result  # called on the thread with each good value (history, notifications)
         self.interval, self.headroom, self.name = interval, headroom, name
         self._cond = threading.Condition()
@@ -141,7 +144,7 @@ class Refresher(Generic[T]):
             self._load_once()
 
     def _load_once(self) -> None:
-        started = self._clock()
+        started, held = self._clock(), self._held()
         with self._cond:
             self._requested = False
             self._loading_since = dt.datetime.now(dt.UTC)
@@ -164,7 +167,7 @@ class Refresher(Generic[T]):
             self._generation += 1
             if error is None:
                 self._value, self._error, self._failed_at = value, None, None
-                self._duration = finished - started
+                self._duration = max(0.0, finished - started - (self._held() - held))
                 self._due = finished + self._effective_interval()
             else:
                 self._error, self._failed_at = error, dt.datetime.now(dt.UTC)

@@ -28,6 +28,10 @@ STREAMLIT_OPTIONS = {
     "theme.primaryColor": "#d81222",
     "theme.font": "sans serif",
     "client.toolbarMode": "minimal",
+    # Streamlit runs a full gc.collect(2) after every script run, fragment runs included: with twenty viewers each
+    # redrawing a fragment every second, those collections held the GIL most of the time and a new session waited
+    # a minute or more to draw (bench/load.py). Python's own generational collector still runs.
+    "runner.postScriptGC": "false",
 }
 
 

@@ -106,7 +106,7 @@ def refresher() -> Refresher[PortfolioSnapshot]:
         notify.snapshot(snap)
 
     return Refresher(lambda: load_portfolio(api), settings().refresh_seconds, name="portfolio-refresher",
-                     ready=lambda: manager.state.portfolio_readable, on_result=loaded).start()
+                     ready=lambda: manager.state.portfolio_readable, on_result=loaded, held=held_seconds).start()
 
 
 LIVE_SECONDS = 8.0
