@@ -28,6 +28,34 @@ def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
     return statistics.median(times)
 
 
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory from ``/proc/<pid>/status``: ``VmRSS`` (resident now) or ``VmHWM`` (its peak), in MB."""
+    found = re.search(rf"^{field}:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M)
+    if found is None:
+        raise KeyError(field)
+    return int(found.group(1)) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_named(name: str) -> float:
+    """The CPU time so far of every running process whose command name is ``name`` (e.g. ``chromium``: a
+    browser's many processes together); processes that end between two looks drop out of the sum."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1:text.rindex(")")] == name:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def machine() -> str:
     """This machine, as a benchmark names it: cores and CPU model, memory, Python."""
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()

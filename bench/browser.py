@@ -26,7 +26,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import measured
+from bench import measured, memory_mb
 from tests.dashboard_harness import free_port, streamlit_app, streamlit_process
 
 ACCOUNTS = 3
@@ -35,13 +35,6 @@ REPEATS = 5
 SAMPLE_EVERY = 10
 CAPTION = " positions · market value "
 BARE = 'import streamlit as st\nst.caption("bare page ready")\n'
-
-
-def _kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
 
 
 @contextmanager
@@ -100,7 +93,7 @@ def page_times(tmp: Path) -> dict:
                 first = _time_to(browser, f"{app['url']}/positions", CAPTION)  # the process's first load included
                 times = [_time_to(browser, f"{app['url']}/positions", CAPTION) for _ in range(REPEATS)]
                 out["sizes"].append({"positions": size * ACCOUNTS, "first": first, "median": statistics.median(times),
-                                     "peak_mb": _kb(app["pid"], "VmHWM") / 1024})
+                                     "peak_mb": memory_mb(app["pid"], "VmHWM")})
                 stats = app["truth"].get(f"{app['gateway']}/sim/stats", timeout=30).json()
                 out["sizes"][-1]["rate_limited"] = stats["rate_limited"]
     return out
@@ -123,7 +116,7 @@ def memory_over_refreshes(tmp: Path, refreshes: int) -> dict:
             time.sleep(2)
             done = (_portfolio2_calls(app) - base) // ACCOUNTS
             if not samples or done >= samples[-1][0] + SAMPLE_EVERY:
-                samples.append((done, _kb(app["pid"], "VmRSS") / 1024))
+                samples.append((done, memory_mb(app["pid"])))
         page.get_by_text(CAPTION).first.wait_for(timeout=60_000)  # the page still shows its data
         minutes = (time.monotonic() - started) / 60
         rate_limited = app["truth"].get(f"{app['gateway']}/sim/stats", timeout=30).json()["rate_limited"]

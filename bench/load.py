@@ -47,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import machine
+from bench import cpu_seconds, cpu_seconds_named, machine, memory_mb
 from tests.dashboard_harness import DRAWN, streamlit_app
 
 REFRESH_SECONDS = 0.1
@@ -129,6 +129,7 @@ class Phase:
     expected: Counter = field(default_factory=Counter)  # error alerts that are the page's normal state
     screenshots: list[str] = field(default_factory=list)
     cpu_percent: float = 0.0
+    browser_cpu_percent: float = 0.0  # every Chromium process of the run (the sessions' browser, on this machine)
 
     @property
     def per_minute(self) -> float:
@@ -251,15 +252,6 @@ def rate_per_minute(timeline: list[tuple[float, int]], seconds: float) -> float:
     return 60 * (timeline[-1][1] - timeline[0][1]) / seconds if seconds else 0.0
 
 
-def _proc(pid: int) -> tuple[float, float]:
-    """The process's RSS (MB) and its CPU seconds (user + system)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss_kb = int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1))  # type: ignore[union-attr]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return rss_kb / 1024, (int(fields[11]) + int(fields[12])) / ticks
-
-
 class Run:
     """One load run against a running dashboard (``streamlit_app``): the sampler, the sessions, the phases."""
 
@@ -275,7 +267,7 @@ class Run:
         return r.json()
 
     def _sample(self) -> Sample:
-        rss, cpu = _proc(self.app["pid"])
+        rss, cpu = memory_mb(self.app["pid"]), cpu_seconds(self.app["pid"])
         stats = self.stats()
         return Sample(time.monotonic() - self.t0, self.phase, rss, cpu, sum(stats["requests"].values()),
                       stats["rate_limited"])
@@ -397,7 +389,7 @@ class Run:
         phase = Phase(name, sessions)
         self.phase = name
         before = await asyncio.to_thread(self.stats)
-        _, cpu0 = _proc(self.app["pid"])
+        cpu0, browser0 = cpu_seconds(self.app["pid"]), cpu_seconds_named("chromium")
         log_from = self._log_offset()
         started = time.monotonic()
         deadline = started + seconds
@@ -412,8 +404,8 @@ class Run:
             after = await asyncio.to_thread(self.stats)
             phase.seconds = time.monotonic() - started
             timeline.append((time.monotonic(), after["requests"]))
-            _, cpu1 = _proc(self.app["pid"])
-            phase.cpu_percent = 100 * (cpu1 - cpu0) / phase.seconds
+            phase.cpu_percent = 100 * (cpu_seconds(self.app["pid"]) - cpu0) / phase.seconds
+            phase.browser_cpu_percent = 100 * (cpu_seconds_named("chromium") - browser0) / phase.seconds
             for _, page in where.values():
                 await self._seen(page, phase)
             if screenshots:
@@ -530,6 +522,8 @@ def benchmark_section(report: LoadReport, command: str,
         f"{b.seconds:.0f} s) | {ld.per_minute:.1f} ({sum(ld.calls.values()):,} in {ld.seconds:.0f} s): "
         f"**{report.calls_ratio:.2f}x** | <= {MAX_CALLS_RATIO}x |",
         f"| Streamlit CPU (% of one core) | {b.cpu_percent:.0f} | {ld.cpu_percent:.0f} | |",
+        f"| Chromium CPU, every process of the sessions' browser on this machine (% of one core; "
+        f"{os.cpu_count()} cores in all) | {b.browser_cpu_percent:.0f} | {ld.browser_cpu_percent:.0f} | |",
         f"| session start (open to data drawn) | {b.starts[0]:.1f} s | median {statistics.median(ld.starts):.1f} s, "
         f"max {max(ld.starts):.1f} s | |" if b.starts and ld.starts else "| session start | - | - | |",
     ]

@@ -14,6 +14,7 @@ from ibkr.history import History
 from ibkr.notify import Notifier
 from ibkr.order_book import BookReader
 from ibkr.orders.submission import Submissions
+from ibkr.pacing import held_seconds
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
 from ibkr.refresher import Refresher
 from ibkr.state import default_state_dir

@@ -42,6 +42,23 @@ def test_per_endpoint_window_spaces_live_order_calls_more_than_five_seconds():
     assert [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)] == [5.5, 5.5]
 
 
+def test_time_held_back_by_an_endpoints_limit_is_counted_apart_from_the_gateways_rate():
+    from ibkr.pacing import held_seconds
+
+    clock = FakeClock()
+    limiter, _ = recording_limiter(clock)
+    before = held_seconds()
+    for _ in range(3):  # 1 per 5.5 s: two waits of 5.5 s for the endpoint
+        with limiter.slot("GET", "/iserver/account/orders"):
+            pass
+    assert held_seconds() - before == pytest.approx(11.0)
+    before, start = held_seconds(), clock()
+    for page in range(40):  # only the gateway's rate holds these back: time the gateway is busy, not held
+        with limiter.slot("GET", f"/portfolio/DU1/positions/{page}"):
+            pass
+    assert clock() - start > 3 and held_seconds() == before
+
+
 def test_global_window_never_lets_a_tenth_request_into_a_second():
     from ibkr.pacing import GLOBAL_LIMIT
 

@@ -50,6 +50,21 @@ def test_a_slow_read_stretches_the_interval_so_it_runs_at_most_a_third_of_the_ti
     assert refresher.status().generation == 1, "the next read waits for the stretched interval"
 
 
+def test_time_a_read_was_only_held_back_does_not_stretch_the_interval(started):
+    held = {"seconds": 0.0}
+
+    def read() -> int:  # 0.4 s, of which 0.3 s waiting for an endpoint's slot (pacing.held_seconds)
+        time.sleep(0.4)
+        held["seconds"] += 0.3
+        return 1
+
+    refresher = started(read, 0.1, headroom=3.0, held=lambda: held["seconds"])
+    assert refresher.wait(0, timeout=10)
+    status = refresher.status()
+    assert 0.1 <= status.last_duration < 0.3
+    assert status.interval == pytest.approx(3 * status.last_duration)
+
+
 def test_a_failure_keeps_the_last_good_value_and_waits_out_ibkrs_retry_after(started):
     source = Source()
     refresher = started(source, 0.05)
