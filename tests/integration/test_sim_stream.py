@@ -32,15 +32,6 @@ def sim(start_sim):
     handle.close()
 
 
-@pytest.fixture
-def fresh_sim(start_sim):
-    """A simulator of its own, for tests that change the session."""
-    handle = start_sim("--auto-login", "--no-pacing")
-    handle.prime()
-    yield handle
-    handle.close()
-
-
 def first_account(sim) -> str:
     return sim.state()["accounts"][0]["id"]
 
@@ -169,23 +160,23 @@ def test_a_fill_through_rest_arrives_on_sor_str_and_spl_and_is_in_the_portfolio(
     assert any(t["execution_id"] == fill["execution_id"] for t in live) or live == []  # first call may be empty
 
 
-def test_sts_tells_of_a_competing_session_and_a_logout_ends_the_stream(fresh_sim):
-    with open_socket(fresh_sim) as socket:
+def test_sts_tells_of_a_competing_session_and_a_logout_ends_the_stream(own_sim):
+    with open_socket(own_sim) as socket:
         connected(socket)
-        fresh_sim.session_action("compete")
+        own_sim.session_action("compete")
         competing = read_until(socket, topic("sts"))["args"]
         assert competing["competing"] is True and competing["authenticated"] is False
-        fresh_sim.api("POST", "/iserver/auth/ssodh/init", json={"compete": True})
+        own_sim.api("POST", "/iserver/auth/ssodh/init", json={"compete": True})
         assert read_until(socket, topic("sts"))["args"]["authenticated"] is True
-        fresh_sim.session_action("logout")
+        own_sim.session_action("logout")
         assert read_until(socket, topic("sts"))["args"]["authenticated"] is False
         assert closed_code(socket) == 1000
 
 
-def test_a_token_from_before_a_new_login_is_refused(fresh_sim):
-    old = session_token(fresh_sim)
-    fresh_sim.session_action("login")
-    with open_socket(fresh_sim, cookie=old) as socket:
+def test_a_token_from_before_a_new_login_is_refused(own_sim):
+    old = session_token(own_sim)
+    own_sim.session_action("login")
+    with open_socket(own_sim, cookie=old) as socket:
         assert json.loads(socket.recv(timeout=10)) == {"message": "waiting for session"}
         assert closed_code(socket) == 1008
 

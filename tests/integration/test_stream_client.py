@@ -4,7 +4,6 @@ after the gateway is killed and restarted on the same port, and after the sessio
 
 from __future__ import annotations
 
-import pytest
 import requests
 
 from ibkr import Settings
@@ -19,14 +18,6 @@ FIELDS = ["31", "84", "86"]
 def stream_of(sim, **options) -> StreamClient:
     return StreamClient(Settings(gateway_url=sim.url, verify_ssl=sim.cert), backoff_base=0.2, backoff_max=1.0,
                         **options).start()
-
-
-@pytest.fixture
-def fresh_sim(start_sim):
-    handle = start_sim("--auto-login", "--no-pacing")
-    handle.prime()
-    yield handle
-    handle.close()
 
 
 def test_a_fill_through_rest_reaches_the_streams_pnl_orders_and_trades_as_rest_then_answers(sim):
@@ -101,14 +92,14 @@ def test_the_stream_reconnects_and_resubscribes_after_the_gateway_is_killed_and_
     assert stream.health().state is StreamState.DOWN
 
 
-def test_the_stream_says_why_it_is_down_and_comes_back_with_a_renewed_session(fresh_sim):
-    stream = stream_of(fresh_sim)
+def test_the_stream_says_why_it_is_down_and_comes_back_with_a_renewed_session(own_sim):
+    stream = stream_of(own_sim)
     try:
         assert stream.wait_until(lambda: stream.health().live, 15)
-        fresh_sim.session_action("logout")
+        own_sim.session_action("logout")
         assert stream.wait_until(lambda: stream.health().state is StreamState.DOWN
                                  and "no session" in stream.health().reason, 15)
-        fresh_sim.session_action("login")  # a new session: a new token, which the stream reads again
+        own_sim.session_action("login")  # a new session: a new token, which the stream reads again
         assert stream.wait_until(lambda: stream.health().live and stream.health().connects == 2, 15)
     finally:
         stream.close()
