@@ -79,6 +79,11 @@ class SimSettings(BaseSettings):
     pacing: bool = Field(True, description="enforce IBKR's pacing limits (--no-pacing measures the client alone)")
     today: dt.date | None = Field(None, description="the world's date, YYYY-MM-DD (expiries and history follow it); "
                                   "default: the real date")
+    md_stream_seconds: float = Field(600.0, gt=0, description="how long a websocket smd market-data subscription "
+                                     "streams unless renewed (IBKR: 10 minutes, CHLOG 2026-04-14)")
+    heartbeat_seconds: float = Field(10.0, gt=0, description="seconds between the websocket's system heartbeats")
+    pnl_needs_spl: bool = Field(False, description="pnl/partitioned answers {\"upnl\": {}} until a websocket of the "
+                                "session subscribed spl, as a real gateway does (REAL-GATEWAY 1.3)")
 
     @property
     def cert_folder(self) -> Path:

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from ibkr.config import SimSettings
 from ibkr_sim.infra import admin, login
@@ -16,6 +16,8 @@ from ibkr_sim.infra.pacing import Pacer
 from ibkr_sim.infra.session import Session
 from ibkr_sim.routes import ENDPOINTS
 from ibkr_sim.routes.base import guarded
+from ibkr_sim.stream.hub import StreamHub
+from ibkr_sim.stream.socket import endpoint as websocket_endpoint
 from ibkr_sim.world.accounting import bring_near_margin
 from ibkr_sim.world.orders import OrderBook
 from ibkr_sim.world.world import World
@@ -35,6 +37,7 @@ class Simulator:
         self.pacer = Pacer(config.penalty_seconds, enabled=config.pacing)
         self.faults = FaultTable(config.seed)
         self.orders = OrderBook(self)
+        self.stream = StreamHub(self)  # the websocket's open sockets and counters
         self.requests: Counter[str] = Counter()
         # IBKR quirks that depend on what was asked before:
         self.positions_cache: dict[str, list[int]] = {}  # account -> conids, until invalidated
@@ -48,7 +51,7 @@ class Simulator:
         self.requests[key] += 1
 
     def stats(self) -> dict[str, Any]:
-        return {"requests": dict(self.requests), "rate_limited": self.pacer.rate_limited}
+        return {"requests": dict(self.requests), "rate_limited": self.pacer.rate_limited, "ws": self.stream.stats()}
 
     def account_ids(self) -> list[str]:
         return list(self.world.accounts)
@@ -59,10 +62,11 @@ def create_app(config: SimSettings | None = None) -> Any:
 
     Without ``config`` the world is the default one (seed 7, 3 accounts ...), whatever the environment says."""
     sim = Simulator(config or SimSettings.model_construct())
-    routes: list[Route] = []
+    routes: list[Route | WebSocketRoute] = []
     for prefix in ("/v1/api", "/v1/portal"):
         for spec in ENDPOINTS:
             routes.append(Route(prefix + spec.path, guarded(sim, spec), methods=[spec.method]))
+        routes.append(WebSocketRoute(prefix + "/ws", websocket_endpoint(sim)))
     routes += login.routes(sim) + admin.routes(sim)
     app = Starlette(routes=routes)
     app.state.sim = sim

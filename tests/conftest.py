@@ -105,6 +105,15 @@ def sim(start_sim) -> Iterator[SimHandle]:
     handle.close()
 
 
+@pytest.fixture
+def own_sim(start_sim) -> Iterator[SimHandle]:
+    """A logged-in, primed simulator for one test alone (tests that log out, compete or log in again)."""
+    handle = start_sim("--auto-login", "--no-pacing")
+    handle.prime()
+    yield handle
+    handle.close()
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)

@@ -61,6 +61,7 @@ from ibkr.models.replies import (
     QuestionsSuppressed,
 )
 from ibkr.models.session import AuthStatus, LiveSessionToken, LogoutResponse, ServerInfo, SsoValidation, TickleResponse
+from ibkr.models.stream import MarketDataUpdate, Notification, StreamStatus
 from ibkr.models.trading import LiveOrders, Order, OrderStatus, Trade, WhatIf, WhatIfAmount, WhatIfChange
 
 __all__ = [
@@ -89,6 +90,8 @@ __all__ = [
     "LiveOrders",
     "LiveSessionToken",
     "LogoutResponse",
+    "MarketDataUpdate",
+    "Notification",
     "Order",
     "OrderAccepted",
     "OrderDeclined",
@@ -113,6 +116,7 @@ __all__ = [
     "StockContracts",
     "StockEntry",
     "StockListing",
+    "StreamStatus",
     "Strikes",
     "SubaccountsPage",
     "SummaryValue",

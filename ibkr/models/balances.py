@@ -192,7 +192,8 @@ class Ledger(RootModel[dict[str, LedgerEntry]]):
 
 
 class PnlRow(IbkrModel):
-    """One row of ``/iserver/account/pnl/partitioned``: key ``"U1234567.Core"``; daily P&L ``dpl``."""
+    """One row of ``/iserver/account/pnl/partitioned`` or of the websocket's ``spl`` topic: key
+    ``"U1234567.Core"``; daily P&L ``dpl``."""
 
     key: str = ""
     row_type: Int = Field(None, alias="rowType")
@@ -200,6 +201,7 @@ class PnlRow(IbkrModel):
     net_liquidation: Num = Field(None, alias="nl")
     unrealized_pnl: Num = Field(None, alias="upl")
     excess_liquidity: Num = Field(None, alias="el")
+    unrounded_excess_liquidity: Num = Field(None, alias="uel", description="websocket spl rows only")
     market_value: Num = Field(None, alias="mv")
 
     @property

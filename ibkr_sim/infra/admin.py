@@ -47,6 +47,7 @@ def routes(sim) -> list[Route]:
         s = sim.session
         {"expire": lambda: s.end("expired (admin)"), "compete": s.compete, "logout": lambda: s.end("logout (admin)"),
          "drop_brokerage": s.drop_brokerage, "login": s.login}[action]()
+        sim.stream.nudge()
         return JSONResponse({"action": action, "sso": s.sso, "authenticated": s.authenticated,
                              "competing": s.competing})
 
@@ -73,6 +74,7 @@ def routes(sim) -> list[Route]:
             return JSONResponse({"error": f"ticks must be from 0 to {MAX_TICKS}"}, status_code=400)
         sim.world.advance(ticks)
         sim.orders.match_resting()
+        sim.stream.nudge()
         return JSONResponse({"ticks": sim.world.ticks})
 
     async def pacing(request: Request):

@@ -130,7 +130,9 @@ def guarded(sim: Any, spec: EndpointSpec) -> Callable[[Request], Awaitable[Respo
                 return to_response(error(400, "Bad Request: please query /accounts first"))
         sim.world.catch_up()
         sim.orders.match_resting()  # resting orders fill when prices have moved
-        return to_response(await spec.handler(sim, request))
+        response = to_response(await spec.handler(sim, request))
+        sim.stream.nudge()  # the websocket pushes what this request changed (a fill, a session change) at once
+        return response
 
     return run
 

@@ -126,16 +126,14 @@ async def account_allocation(sim, request: Request):
 
 @endpoints.route("GET", "/iserver/account/pnl/partitioned", access="iserver")
 async def pnl_partitioned(sim, request: Request):
-    if sim.pnl_served != sim.session.token:  # IBKR answers {} to a session's first request while it subscribes
-        sim.pnl_served = sim.session.token
+    """``{"upnl": {}}`` on a session's first request while IBKR subscribes; with ``--pnl-needs-spl``, as a real
+    gateway does (REAL-GATEWAY 1.3), until a websocket of this session has subscribed ``spl``."""
+    token = sim.session.token
+    if sim.config.pnl_needs_spl:
+        if sim.stream.spl_session != token:
+            return {"upnl": {}}
+    elif sim.pnl_served != token:
+        sim.pnl_served = token
         return {"upnl": {}}
-    rows = {}
-    for acct in sim.world.accounts.values():
-        m = accounting.margin(sim.world, acct)
-        upl = sum(sim.world.unrealized_pnl(h) * sim.world.rate(sim.world.instruments[h.conid].currency,
-                                                                acct.base_currency) for h in acct.holdings.values())
-        rows[f"{acct.id}.Core"] = {
-            "rowType": 1, "dpl": accounting.daily_pnl(sim.world, acct), "nl": m["netliquidation"],
-            "upl": round(upl, 2), "el": m["excessliquidity"], "mv": m["grosspositionvalue"],
-        }
-    return {"upnl": rows}
+    rows = accounting.pnl_rows(sim.world)
+    return {"upnl": {key: {k: v for k, v in row.items() if k != "uel"} for key, row in rows.items()}}

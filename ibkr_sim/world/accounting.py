@@ -156,3 +156,20 @@ def bring_near_margin(world: World, acct: Account, utilisation: float = NEAR_MAR
     if maint <= 0:
         return
     acct.cash[acct.base_currency] = round(acct.cash.get(acct.base_currency, 0.0) + maint / utilisation - elv, 2)
+
+
+def pnl_rows(world: World) -> dict[str, dict[str, float | int]]:
+    """Daily P&L per account as IBKR partitions it, keyed ``"<account>.Core"``: ``rowType``, ``dpl`` (daily P&L),
+    ``nl`` (net liquidation), ``upl`` (unrealised P&L), ``el`` and ``uel`` (excess liquidity, rounded and not),
+    ``mv`` (gross position value), all in base currency. ``/iserver/account/pnl/partitioned`` and the ``spl``
+    websocket topic both serve these rows."""
+    rows: dict[str, dict[str, float | int]] = {}
+    for acct in world.accounts.values():
+        m = margin(world, acct)
+        upl = sum(world.unrealized_pnl(h) * world.rate(world.instruments[h.conid].currency, acct.base_currency)
+                  for h in acct.holdings.values())
+        rows[f"{acct.id}.Core"] = {
+            "rowType": 1, "dpl": daily_pnl(world, acct), "nl": m["netliquidation"], "upl": round(upl, 2),
+            "el": m["excessliquidity"], "uel": m["excessliquidity"], "mv": m["grosspositionvalue"],
+        }
+    return rows
