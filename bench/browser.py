@@ -161,7 +161,7 @@ def run_memory(refreshes: int = 200) -> str:
     slope = memory["slope_per_100"]
     rss = ", ".join(f"{mb:.0f}" for _, mb in memory["samples"])
     first_mb, last_mb = memory["samples"][0][1], memory["samples"][-1][1]
-    flat = slope is not None and abs(slope) <= 0.02 * last_mb
+    flat = slope is not None and slope <= 0.02 * last_mb  # growth is the question; a falling RSS is flat enough
     lines = [
         "## Memory over portfolio refreshes: the Streamlit process at 15,000 positions",
         "",
@@ -173,8 +173,8 @@ def run_memory(refreshes: int = 200) -> str:
         f"{memory['minutes']:.0f} min. Streamlit RSS every {SAMPLE_EVERY} refreshes (MB): {rss}.",
         "",
         f"From {first_mb:.0f} to {last_mb:.0f} MB; over the second half "
-        + (f"{slope:+.1f} MB per 100 refreshes: {'flat' if flat else 'not flat'} (flat: at most 2 % of the RSS per "
-           "100 refreshes)" if slope is not None else "too few samples to fit")
+        + (f"{slope:+.1f} MB per 100 refreshes: {'no growth' if flat else 'growing'} (no growth: at most +2 % of "
+           "the RSS per 100 refreshes)" if slope is not None else "too few samples to fit")
         + f"; {memory['rate_limited']} x 429.",
     ]
     return "\n".join(lines) + "\n"
