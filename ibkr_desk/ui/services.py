@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 
 import streamlit as st
@@ -11,11 +12,13 @@ from ibkr import ClientPortalClient, Settings
 from ibkr.audit import AuditLog
 from ibkr.gateway import AuthState, GatewayManager, Prompt
 from ibkr.history import History
+from ibkr.live import LiveFeed
 from ibkr.notify import Notifier
 from ibkr.order_book import BookReader
 from ibkr.orders.submission import Submissions
 from ibkr.pacing import held_seconds
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
+from ibkr.position_marks import PositionMarks
 from ibkr.refresher import Refresher
 from ibkr.state import default_state_dir
 
@@ -95,10 +98,19 @@ def history() -> History:
     return History(settings().database_file, settings().history_minutes, warning=warning, danger=danger)
 
 
+@st.cache_resource(on_release=lambda made: made.stop())
+def live() -> LiveFeed:
+    """The process's one websocket to the gateway (``ibkr.live``), opened once the gateway is authenticated and
+    subscribed to P&L, live orders and trades; every viewer reads it. ``IBKR_STREAM=false`` leaves it closed."""
+    manager = gateway()
+    return LiveFeed(settings(), ready=lambda: manager.state == AuthState.AUTHENTICATED).start()
+
+
 @st.cache_resource
 def refresher() -> Refresher[PortfolioSnapshot]:
-    """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``)."""
-    manager, api = gateway(), client()
+    """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``).
+    While the stream is live, daily P&L comes from it rather than from REST ``pnl/partitioned``."""
+    manager, api, feed = gateway(), client(), live()
     recorder, notify = history(), notifier()
     notify.resume_margin(recorder.last_utilisation())  # a restart does not report a level again
 
@@ -106,7 +118,7 @@ def refresher() -> Refresher[PortfolioSnapshot]:
         recorder.record(snap)
         notify.snapshot(snap)
 
-    return Refresher(lambda: load_portfolio(api), settings().refresh_seconds, name="portfolio-refresher",
+    return Refresher(lambda: load_portfolio(api, streamed_pnl=feed.partitioned), settings().refresh_seconds, name="portfolio-refresher",
                      ready=lambda: manager.state.portfolio_readable, on_result=loaded, held=held_seconds).start()
 
 
@@ -114,6 +126,10 @@ LIVE_SECONDS = 8.0
 """Seconds at least between the end of one round of live orders and the next (stretched to half a round's
 length; IBKR allows 1 call per 5 s)."""
 TRADES_SECONDS = 20.0  # the same for trades
+STREAMING_SECONDS = 120.0
+"""While the stream is live, a round of live orders or trades over REST only this often (and after every
+reconnect: ``sor`` sends changes only, so what changed while it was down is read): a check that the stream
+still says everything (cpapi.md 5.3: a real gateway once sent no ``sor`` at all)."""
 
 
 class OrderBook:
@@ -121,12 +137,36 @@ class OrderBook:
     (:mod:`ibkr.order_book`). Both pause while IBKR waits for the answer to an order question (IBKR cancels
     that order when other order requests go in: docs/cpapi.md section 3.2)."""
 
-    def __init__(self, api: ClientPortalClient, ready, on_orders=None) -> None:
+    def __init__(self, api: ClientPortalClient, ready, on_orders=None, feed: LiveFeed | None = None) -> None:
         accounts = api.tradable_account_ids
-        self.live = BookReader(lambda a: api.live_orders(a), accounts, LIVE_SECONDS, ready=ready,
-                               name="live-orders-reader", on_result=on_orders)
+        self.feed = feed
+        self._rounds: dict[str, tuple[int, float]] = {}  # reader -> (stream connects, monotonic time) of its last
+
+        def finished(key: str, then=None):
+            def done(book) -> None:
+                self._rounds[key] = self._mark()
+                if then is not None:
+                    then(book)
+            return done
+
+        self.live = BookReader(lambda a: api.live_orders(a), accounts, LIVE_SECONDS,
+                               ready=lambda: ready() and self._wanted("live"), name="live-orders-reader",
+                               on_result=finished("live", on_orders))
         self.trades = BookReader(lambda a: api.trades(days=7, account_id=a), accounts, TRADES_SECONDS,
-                                 ready=ready, name="trades-reader")
+                                 ready=lambda: ready() and self._wanted("trades"), name="trades-reader",
+                                 on_result=finished("trades"))
+
+    def _mark(self) -> tuple[int, float]:
+        return (self.feed.health().connects if self.feed else 0), time.monotonic()
+
+    def _wanted(self, key: str) -> bool:
+        """Whether the REST reader should read now: always while the stream is not live; while it is, once after
+        every (re)connect and then every :data:`STREAMING_SECONDS`."""
+        if self.feed is None or not self.feed.live:
+            return True
+        last = self._rounds.get(key)
+        connects, now = self._mark()
+        return last is None or last[0] != connects or now - last[1] >= STREAMING_SECONDS
 
     def start(self) -> OrderBook:
         self.live.start()
@@ -150,14 +190,31 @@ def order_book() -> OrderBook:
     """The one reader of live orders and trades of this process: every viewer shows what it read last."""
     manager, api, register = gateway(), client(), submissions()
     return OrderBook(api, ready=lambda: manager.state == AuthState.AUTHENTICATED
-                     and register.awaiting_answers() is None, on_orders=notifier().orders).start()
+                     and register.awaiting_answers() is None, on_orders=notifier().orders, feed=live()).start()
+
+
+@st.cache_resource(on_release=lambda made: made.stop(timeout=0))
+def position_marks() -> PositionMarks:
+    """The one reader of every position's price and daily P&L (``ibkr.position_marks``): the largest
+    ``IBKR_STREAM_MD_LINES`` stream, the rest are read by snapshot in the background; every viewer reads it."""
+    manager, api, feed, portfolio, s = gateway(), client(), live(), refresher(), settings()
+
+    def positions():
+        snap = portfolio.status().value
+        return snap.positions if snap else []
+
+    return PositionMarks(api, positions, stream=lambda: feed.stream, live=lambda: feed.live,
+                         ready=lambda: manager.state == AuthState.AUTHENTICATED, lines=s.stream_md_lines,
+                         per_second=s.snapshot_per_second, cycle_seconds=s.refresh_seconds).start()
 
 
 def start_background() -> None:
     """What a served dashboard runs from the moment it starts, with no page open (``ibkr_desk.serve``): the gateway
-    and its keep-alive, the portfolio refresher (the history, the margin notifications) and the live-orders reader
-    (the fill and rejection notifications). A hosted instance that came up at boot records and notifies before
+    and its keep-alive, the stream, the portfolio refresher (the history, the margin notifications), the
+    live-orders reader (the fill and rejection notifications) and the positions' marks. A hosted instance that came up at boot records and notifies before
     anyone opens it, and its first viewer finds the data loaded. Pages get the same objects."""
+    live()
     refresher()
     order_book()
+    position_marks()
 
