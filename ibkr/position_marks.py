@@ -25,7 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -54,6 +54,14 @@ class Mark:
     daily_pnl_per_unit: float | None
     at: float
     source: str  # "stream" or "snapshot"
+    last_rounding: float = 0.0  # half a unit of the last price's last digit as IBKR formatted it
+    moved_at: float | None = None  # when ``last`` last changed from an earlier value (None: not since first read)
+
+
+def _rounding(text: str | None) -> float:
+    """Half a unit of the last digit of a formatted number: ``"101.50"`` -> 0.005, ``"1,300"`` -> 0.5."""
+    digits = text.strip().rpartition(".")[2] if text and "." in text else ""
+    return 0.5 * 10.0 ** -len(digits) if digits.isdigit() else 0.5
 
 
 def mark_from_fields(conid: int, fields: Mapping[str, str], multiplier: float | None, at: float, source: str) -> Mark:
@@ -65,7 +73,7 @@ def mark_from_fields(conid: int, fields: Mapping[str, str], multiplier: float | 
         per_unit = change * (multiplier or 1.0)
     else:
         per_unit = None
-    return Mark(conid, parse_formatted(fields.get("31")), per_unit, at, source)
+    return Mark(conid, parse_formatted(fields.get("31")), per_unit, at, source, _rounding(fields.get("31")))
 
 
 def plan(positions: Iterable[Position], lines: int) -> tuple[list[int], list[int]]:
@@ -222,7 +230,10 @@ class PositionMarks:
             merged.update({k: v for k, v in fields.items() if k in FIELDS})
             if not merged:
                 return
-            self._marks[conid] = mark_from_fields(conid, merged, self._multiplier.get(conid), time.time(), source)
+            now, old = time.time(), self._marks.get(conid)
+            mark = mark_from_fields(conid, merged, self._multiplier.get(conid), now, source)
+            moved = old is not None and mark.last is not None and old.last is not None and mark.last != old.last
+            self._marks[conid] = replace(mark, moved_at=now if moved else old.moved_at if old else None)
             self._version += 1
 
     def _call(self, kind: str, fn: Callable[[], object]) -> object:

@@ -81,7 +81,7 @@ def _overlay_margin(margin: pd.DataFrame, rows: Mapping[str, PnlRow], warning: f
 
 def overlay_marks(positions: pd.DataFrame, marks: Mapping[int, Mark]) -> pd.DataFrame:
     """``positions`` (:func:`~ibkr.analytics.positions_frame`) with each conid's latest mark: ``price`` the mark's
-    last price, market value scaled to it (IBKR's own value x new / old price, so bonds and multipliers keep
+    last price when it moved after the snapshot was read (``Mark.moved_at``), market value scaled to it (IBKR's own value x new / old price, so bonds and multipliers keep
     IBKR's convention), unrealised P&L moved by the same amount; ``daily_pnl`` (native, ``_base``, ``_report``)
     = the mark's daily P&L per unit x the row's quantity (NaN until read), ``daily_pnl_at`` when it was read."""
     out = positions.copy()
@@ -90,8 +90,13 @@ def overlay_marks(positions: pd.DataFrame, marks: Mapping[int, Mark]) -> pd.Data
     per_unit = conids.map({c: m.daily_pnl_per_unit for c, m in marks.items()
                            if m.daily_pnl_per_unit is not None}).astype(float)
     out["daily_pnl_at"] = pd.to_datetime(conids.map({c: m.at for c, m in marks.items()}), unit="s", utc=True)
+    rounding = conids.map({c: m.last_rounding for c, m in marks.items()}).astype(float).fillna(0.0)
+    moved_at = pd.to_datetime(conids.map({c: m.moved_at for c, m in marks.items() if m.moved_at is not None}),
+                              unit="s", utc=True)
     old_price = out["price"].astype(float)
-    moved = last.notna() & (last != old_price)
+    # a price that moved since the snapshot was read; IBKR's tick-sized last of a price that did not move, or
+    # the same price rounded for display, is no news over the snapshot's mark
+    moved = last.notna() & (moved_at > out["as_of"]) & ((last - old_price).abs() > rounding)
     if moved.any():
         ratio = (last / old_price.where(old_price != 0)).where(moved)
         new_mv = (out["market_value"] * ratio).fillna(out["quantity"] * last * out["multiplier"]).where(moved)

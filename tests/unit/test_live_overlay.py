@@ -87,7 +87,8 @@ def test_no_rows_change_nothing(frames):
 # ---- marks over positions -------------------------------------------------------------------------------------------
 def test_a_mark_moves_price_market_value_and_unrealised_pnl_and_gives_daily_pnl_per_quantity(frames):
     positions, _, _ = frames
-    marks = {265598: Mark(265598, 210.0, 3.0, 1_700_000_000.0, "stream"),  # AAPL +100 @ 200 -> 210
+    moved = AS_OF.timestamp() + 5
+    marks = {265598: Mark(265598, 210.0, 3.0, 1_700_000_000.0, "stream", moved_at=moved),  # AAPL 100 @ 200 -> 210
              14204: Mark(14204, None, -0.5, 1_700_000_000.0, "snapshot")}  # SAP: daily P&L only
 
     live = overlay_marks(positions, marks)
@@ -99,13 +100,17 @@ def test_a_mark_moves_price_market_value_and_unrealised_pnl_and_gives_daily_pnl_
     sap = live[live["conid"] == 14204].iloc[0]
     assert sap["price"] == 150.0 and sap["daily_pnl"] == -50.0
     assert sap["daily_pnl_report"] == pytest.approx(-50.0 * 1.25)  # EUR in a USD account
+    rounded = overlay_marks(positions, {76792991: Mark(76792991, 180.004, None, 1.0, "stream", 0.005, moved)})
+    assert rounded[rounded["conid"] == 76792991].iloc[0]["price"] == 180.0  # the same price, only rounded
+    older = overlay_marks(positions, {265598: Mark(265598, 210.0, None, 1.0, "stream", 0.005, moved - 60)})
+    assert older[older["conid"] == 265598].iloc[0]["price"] == 200.0  # moved before the snapshot: it is newer
     unread = live[live["conid"] == 76792991].iloc[0]
     assert math.isnan(unread["daily_pnl"]) and pd.isna(unread["daily_pnl_at"])  # never 0 before it is read
 
 
 def test_daily_pnl_per_unit_comes_from_fields_78_and_76_else_the_change_times_the_multiplier():
     assert mark_from_fields(1, {"31": "C101.50", "76": "200", "78": "-1,300.00"}, 1.0, 5.0, "snapshot") == Mark(
-        1, 101.5, -6.5, 5.0, "snapshot")
+        1, 101.5, -6.5, 5.0, "snapshot", 0.005)
     assert mark_from_fields(2, {"31": "5.10", "82": "+0.20"}, 100.0, 5.0, "stream").daily_pnl_per_unit == \
         pytest.approx(20.0)  # no position in the reported account: the day's change per contract
     assert mark_from_fields(3, {"31": "7"}, None, 5.0, "stream").daily_pnl_per_unit is None
