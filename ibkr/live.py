@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ibkr._worker import Worker
 from ibkr.config import Settings
 from ibkr.models import Order, PartitionedPnl, PnlRow, Trade
 from ibkr.stream import StreamClient, StreamHealth, StreamState, shared_stream
@@ -42,23 +43,26 @@ class LiveFeed:
         self._order_seen: dict[int, float] = {}  # order id -> when the stream last said something of it
         self._stream: StreamClient | None = None
         self._removers: list[Callable[[], None]] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._orders_listeners: list[Callable[[Order], None]] = []
+        self._worker = Worker(self._watch, "live-feed")
+        self._stop = self._worker.stopping
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> LiveFeed:
-        if self.enabled and (self._thread is None or not self._thread.is_alive()):
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._watch, name="live-feed", daemon=True)
-            self._thread.start()
+        if self.enabled:
+            self._worker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(5)
+        self._worker.stop(5)
         self._detach(close=True)
+
+    def on_orders(self, callback: Callable[[Order], None]) -> None:
+        """Call ``callback`` with each ``sor`` order (on the stream's thread), whichever stream is open."""
+        self._orders_listeners.append(callback)
+        stream = self._stream
+        if stream is not None:
+            self._removers.append(stream.on("sor", callback))
 
     def _watch(self) -> None:
         was_ready = False
@@ -75,6 +79,7 @@ class LiveFeed:
         stream = self._open(self.settings)
         removers = [stream.on(topic, self._bumper(topic)) for topic in TOPICS]
         removers.append(stream.on("sor", self._order_heard))
+        removers += [stream.on("sor", listener) for listener in self._orders_listeners]
         with self._lock:
             self._stream, self._removers = stream, removers
             self._versions["health"] += 1

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
+from ibkr._worker import Worker
 from ibkr.endpoints.marketdata import SNAPSHOT_BATCH
 from ibkr.errors import IbkrError, RateLimited
 from ibkr.models import MarketDataUpdate, Position
@@ -118,8 +119,8 @@ class PositionMarks:
         self._status = MarksStatus()
         self._version = 0
         self._last_call = -1e9
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker(self._run, "position-marks")
+        self._stop = self._worker.stopping
 
     # ---- readers ------------------------------------------------------------------------------------------------
     def marks(self) -> dict[int, Mark]:
@@ -140,17 +141,11 @@ class PositionMarks:
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> PositionMarks:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="position-marks", daemon=True)
-            self._thread.start()
+        self._worker.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        self._worker.stop(timeout)
 
     # ---- the thread ---------------------------------------------------------------------------------------------
     def _run(self) -> None:

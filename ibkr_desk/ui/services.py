@@ -12,9 +12,9 @@ from ibkr import ClientPortalClient, Settings
 from ibkr.audit import AuditLog
 from ibkr.gateway import AuthState, GatewayManager, Prompt
 from ibkr.history import History
-from ibkr.live import LiveFeed
+from ibkr.live import LiveFeed, merge_orders
 from ibkr.notify import Notifier
-from ibkr.order_book import BookReader
+from ibkr.order_book import AccountRead, BookReader
 from ibkr.orders.submission import Submissions
 from ibkr.pacing import held_seconds
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
@@ -156,6 +156,17 @@ class OrderBook:
                                  ready=lambda: ready() and self._wanted("trades"), name="trades-reader",
                                  on_result=finished("trades"))
 
+    def streamed(self, on_orders) -> None:
+        """While the stream is live, ``on_orders`` (the notifier) hears of each ``sor`` change at once, as the
+        REST book with the stream's changes over it (the REST reader now reads only now and then)."""
+        def heard(_order) -> None:
+            streamed, heard_at = self.feed.orders() if self.feed else ({}, {})
+            on_orders({a: AccountRead(merge_orders(r.items, streamed, heard_at,
+                                                   r.as_of.timestamp() if r.as_of else None, [a]), r.as_of, r.error)
+                       for a, r in self.live.book().items()})
+        if self.feed is not None:
+            self.feed.on_orders(heard)
+
     def _mark(self) -> tuple[int, float]:
         return (self.feed.health().connects if self.feed else 0), time.monotonic()
 
@@ -188,9 +199,11 @@ class OrderBook:
 @st.cache_resource
 def order_book() -> OrderBook:
     """The one reader of live orders and trades of this process: every viewer shows what it read last."""
-    manager, api, register = gateway(), client(), submissions()
-    return OrderBook(api, ready=lambda: manager.state == AuthState.AUTHENTICATED
-                     and register.awaiting_answers() is None, on_orders=notifier().orders, feed=live()).start()
+    manager, api, register, notify = gateway(), client(), submissions(), notifier()
+    book = OrderBook(api, ready=lambda: manager.state == AuthState.AUTHENTICATED
+                     and register.awaiting_answers() is None, on_orders=notify.orders, feed=live())
+    book.streamed(notify.orders)
+    return book.start()
 
 
 @st.cache_resource(on_release=lambda made: made.stop(timeout=0))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.dashboard_harness import streamlit_app, wait_drawn
-from tests.integration.stream_support import place_market_order
+from tests.integration.stream_support import AppGateway, place_market_order
 
 pytestmark = pytest.mark.e2e
 AAPL = 265598
@@ -22,21 +22,6 @@ METRIC = """(label) => {
     return m ? m.querySelector('[data-testid=stMetricValue]').innerText.trim() : null; }"""
 CHANGED = f"([label, before]) => {{ const v = ({METRIC})(label); return v !== null && v !== before; }}"
 CELL = "(text) => [...document.querySelectorAll('[role=gridcell]')].some(c => c.innerText.trim() === text)"
-
-
-class Gateway:
-    """The simulator as ``stream_support.place_market_order`` wants it: ``api(method, path, json=...)``."""
-
-    def __init__(self, app: dict) -> None:
-        self.app = app
-
-    def api(self, method: str, path: str, **kwargs):
-        return self.app["truth"].request(method, f"{self.app['gateway']}/v1/api{path}", timeout=30, **kwargs)
-
-    def admin(self, method: str, path: str, **kwargs) -> dict:
-        r = self.app["truth"].request(method, f"{self.app['gateway']}/sim/{path}", timeout=30, **kwargs)
-        r.raise_for_status()
-        return r.json()
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +45,7 @@ def test_a_fill_shows_on_the_open_overview_and_orders_pages_within_2_s_without_a
                                                                                          artifacts_dir):
     overview = open_page(browser, app, "")  # the first page starts the gateway (the simulator)
     orders = open_page(browser, app, "orders")
-    gateway = Gateway(app)
+    gateway = AppGateway(app)
     account = gateway.admin("GET", "state")["accounts"][0]["id"]
     overview.get_by_text("Net liquidation").first.wait_for()
     orders.get_by_text("Trades, last 7 days").wait_for()
@@ -82,7 +67,7 @@ def test_a_fill_shows_on_the_open_overview_and_orders_pages_within_2_s_without_a
 def test_a_killed_stream_flips_the_indicator_and_the_rest_refresh_takes_over(app, browser, artifacts_dir):
     orders = open_page(browser, app, "orders")
     orders.evaluate(MARK)
-    gateway = Gateway(app)
+    gateway = AppGateway(app)
     account = gateway.admin("GET", "state")["accounts"][0]["id"]
     try:
         gateway.admin("POST", "stream", json={"refuse": True})
