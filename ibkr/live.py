@@ -156,22 +156,23 @@ class LiveFeed:
 def merge_orders(rest: Sequence[Order], streamed: Mapping[int, Order], heard_at: Mapping[int, float],
                  read_at: float | None, accounts: Iterable[str] = ()) -> list[Order]:
     """The REST read of live orders with what the stream said of them since (``sor`` sends only what changed:
-    its fields go over the read order's); an order the stream heard of first is added. A stream order older
-    than the read (``heard_at`` <= ``read_at``, epoch seconds) is left out: the read is newer. ``accounts``
-    limits the added orders to those accounts (all when empty)."""
+    its fields go over the read order's, in the read's order); an order the stream heard of first is added
+    before them, the newest first. A stream order older than the read (``heard_at`` <= ``read_at``, epoch
+    seconds) is left out: the read is newer. ``accounts`` limits the added orders to those accounts (all when
+    empty)."""
     keep = set(accounts)
     merged = {o.order_id: o for o in rest}
+    added: list[Order] = []
     for order_id, order in streamed.items():
         if read_at is not None and heard_at.get(order_id, 0.0) <= read_at:
             continue
         base = merged.get(order_id)
-        if base is None:
-            if keep and order.account_id not in keep:
-                continue
-            merged[order_id] = order
-        else:
+        if base is not None:
             merged[order_id] = base.model_copy(update={k: v for k, v in order.__dict__.items() if v is not None})
-    return sorted(merged.values(), key=lambda o: (o.last_execution_time_r or 0, o.order_id), reverse=True)
+        elif not keep or order.account_id in keep:
+            added.append(order)
+    added.sort(key=lambda o: heard_at.get(o.order_id, 0.0), reverse=True)
+    return added + list(merged.values())
 
 
 def merge_trades(rest: Sequence[Trade], streamed: Sequence[Trade], accounts: Iterable[str] = ()) -> list[Trade]:

@@ -141,10 +141,12 @@ class OrderBook:
         accounts = api.tradable_account_ids
         self.feed = feed
         self._rounds: dict[str, tuple[int, float]] = {}  # reader -> (stream connects, monotonic time) of its last
+        self._asked: set[str] = set()  # readers asked for a round (request()) that have not finished one since
 
         def finished(key: str, then=None):
             def done(book) -> None:
                 self._rounds[key] = self._mark()
+                self._asked.discard(key)
                 if then is not None:
                     then(book)
             return done
@@ -171,9 +173,9 @@ class OrderBook:
         return (self.feed.health().connects if self.feed else 0), time.monotonic()
 
     def _wanted(self, key: str) -> bool:
-        """Whether the REST reader should read now: always while the stream is not live; while it is, once after
-        every (re)connect and then every :data:`STREAMING_SECONDS`."""
-        if self.feed is None or not self.feed.live:
+        """Whether the REST reader should read now: always while the stream is not live; while it is, when asked
+        (:meth:`request`), once after every (re)connect and then every :data:`STREAMING_SECONDS`."""
+        if self.feed is None or not self.feed.live or key in self._asked:
             return True
         last = self._rounds.get(key)
         connects, now = self._mark()
@@ -191,7 +193,8 @@ class OrderBook:
 
     def request(self, account: str | None = None) -> None:
         """Read ``account`` next, out of turn (after an order of it was sent, modified or cancelled), or every
-        account again, as soon as pacing allows."""
+        account again, as soon as pacing allows (while the stream is live too: a check that it said it)."""
+        self._asked.update(("live", "trades"))
         self.live.request(account)
         self.trades.request(account)
 

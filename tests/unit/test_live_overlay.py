@@ -129,7 +129,9 @@ def test_the_streams_changes_go_over_the_rest_read_and_older_ones_give_way():
                 3: order(3, acct="U2"), 4: order(4)}
     heard = {1: 200.0, 2: 50.0, 3: 200.0, 4: 200.0}
 
-    merged = {o.order_id: o for o in merge_orders(rest, streamed, heard, read_at=100.0, accounts=["U1"])}
+    in_order = merge_orders(rest, streamed, heard, read_at=100.0, accounts=["U1"])
+    merged = {o.order_id: o for o in in_order}
+    assert [o.order_id for o in in_order] == [4, 1, 2]  # a new order first, the read's in its order
 
     assert (merged[1].status, merged[1].filled_quantity, merged[1].ticker) == ("Filled", 10.0, "AAPL")
     assert merged[2].status == "Submitted"  # the stream said it before the read: the read is newer
@@ -252,5 +254,11 @@ def test_the_order_readers_rest_while_the_stream_is_live_and_read_after_each_rec
     feed.connects = 2
     assert book._wanted("live")  # reconnected: what changed meanwhile is read
     book._rounds["live"] = book._mark()
+    assert not book._wanted("live")
+    book.live.request = book.trades.request = lambda account=None: None  # type: ignore[method-assign]
+    book.request("U1")
+    assert book._wanted("live") and book._wanted("trades")  # an order was sent: read it over REST too
+    book._rounds["live"] = book._mark()
+    book._asked.clear()
     feed.live = False
     assert book._wanted("live")  # the stream is down: REST takes over
