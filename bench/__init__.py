@@ -42,17 +42,55 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds_named(name: str) -> float:
-    """The CPU time so far of every running process whose command name is ``name`` (e.g. ``chromium``: a
-    browser's many processes together); processes that end between two looks drop out of the sum."""
-    total = 0.0
+def pids_named(name: str) -> list[int]:
+    """Every running process whose command name is ``name``."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue
         if text[text.index("(") + 1:text.rindex(")")] == name:
-            total += cpu_seconds(int(stat.parent.name))
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def renice_tree(pid: int, niceness: int) -> int:
+    """Give the process ``pid``, its descendants and every thread of theirs the CPU priority ``niceness`` (on Linux
+    a nice value is a thread's, and a thread started later inherits its starter's); how many threads changed."""
+    changed, todo = 0, [pid]
+    while todo:
+        process = todo.pop()
+        todo += _children(process)
+        for task in Path(f"/proc/{process}/task").glob("[0-9]*"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
+                changed += 1
+            except OSError:
+                continue  # ended meanwhile
+    return changed
+
+
+def cpu_seconds_named(name: str) -> float:
+    """The CPU time so far of every running process whose command name is ``name`` (e.g. ``chromium``: a
+    browser's many processes together); processes that end between two looks drop out of the sum."""
+    total = 0.0
+    for pid in pids_named(name):
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            continue  # ended meanwhile
     return total
 
 

@@ -22,7 +22,8 @@ from streamlit.starlette import App
 
 from ibkr.config import load_settings
 from ibkr.errors import ConfigurationError
-from ibkr_desk import hosting
+from ibkr.state import default_state_dir
+from ibkr_desk import hosting, logfile
 
 try:
     _settings = load_settings()
@@ -42,6 +43,7 @@ if list(config.get_option("server.allowedHosts")) != _hosts:
     config.set_option("server.allowedHosts", _hosts)
 
 log = logging.getLogger("ibkr_desk")
+logfile.install(default_state_dir() / "logs")
 
 
 def _start_background() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import deque
@@ -106,6 +107,12 @@ def live() -> LiveFeed:
     return LiveFeed(settings(), ready=lambda: manager.state == AuthState.AUTHENTICATED).start()
 
 
+GC_SECONDS = 60.0
+"""Streamlit's full garbage collection after every script run is off (``ibkr_desk.__main__``: with many viewers it
+held the GIL most of the time); the refresher collects once a minute instead, after a new snapshot replaced the
+old one, so the old snapshot's frames do not wait for Python's own threshold."""
+
+
 @st.cache_resource
 def refresher() -> Refresher[PortfolioSnapshot]:
     """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``).
@@ -114,12 +121,18 @@ def refresher() -> Refresher[PortfolioSnapshot]:
     recorder, notify = history(), notifier()
     notify.resume_margin(recorder.last_utilisation())  # a restart does not report a level again
 
+    collected = [time.monotonic()]
+
     def loaded(snap: PortfolioSnapshot) -> None:  # every good snapshot, on the refresher's thread
         recorder.record(snap)
         notify.snapshot(snap)
+        if time.monotonic() - collected[0] >= GC_SECONDS:  # see GC_SECONDS
+            collected[0] = time.monotonic()
+            gc.collect()
 
-    return Refresher(lambda: load_portfolio(api, streamed_pnl=feed.partitioned), settings().refresh_seconds, name="portfolio-refresher",
-                     ready=lambda: manager.state.portfolio_readable, on_result=loaded, held=held_seconds).start()
+    return Refresher(lambda: load_portfolio(api, streamed_pnl=feed.partitioned), settings().refresh_seconds,
+                     name="portfolio-refresher", ready=lambda: manager.state.portfolio_readable, on_result=loaded,
+                     held=held_seconds).start()
 
 
 LIVE_SECONDS = 8.0
