@@ -20,8 +20,8 @@ shown = analytics.filter_positions(df, asset_classes=classes, currencies=currenc
 
 
 def table(classes: list[str], currencies: list[str], accounts: list[str], query: str) -> None:
-    """The table and the drill-down: redrawn on their own every 2 s while the stream is live (prices and daily
-    P&L of ``services.position_marks``), with the page otherwise."""
+    """The table and the drill-down: redrawn on their own while the stream is live (every 2 s, longer for long
+    tables: ``live.table_seconds``; prices and daily P&L of ``services.position_marks``), with the page otherwise."""
     df = ctx.frames(marks=True)["positions"]
     shown = analytics.filter_positions(df, asset_classes=classes, currencies=currencies, accounts=accounts,
                                        text=query)
@@ -86,7 +86,8 @@ def table(classes: list[str], currencies: list[str], accounts: list[str], query:
                        f"{row['multiplier']:g} · FX {row['currency']}->{row['base_currency']} {row['fx_rate']:.6g}")
 
 
-st.fragment(run_every=live.every(ctx.loaded, live.LIVE_TABLE_SECONDS))(table)(classes, currencies, accounts, query)
+st.fragment(run_every=live.every(ctx.loaded, live.table_seconds(len(shown))))(table)(classes, currencies, accounts,
+                                                                                 query)
 
 st.download_button("Download CSV (native and base, FX rate, as-of)", loaders.positions_csv(shown),
                    file_name="ibkr-desk-positions.csv", mime="text/csv", disabled=masked, on_click="ignore")

@@ -19,7 +19,17 @@ from ibkr_desk.ui import fmt, loaders, services
 LIVE_SECONDS = 1.0
 """How often a live fragment redraws while the stream is live (a change shows within about this)."""
 LIVE_TABLE_SECONDS = 2.0
-"""The same for the positions table, whose redraw costs more (up to 15,000 rows)."""
+"""The same for the positions table, whose redraw costs more: at least this, and a second per
+:data:`ROWS_PER_SECOND` rows shown (see :func:`table_seconds`)."""
+ROWS_PER_SECOND = 1000
+"""Each viewer's table redraw serialises every shown row and its browser lays them out again: at 15,000 rows every
+2 s, a few viewers on the Positions page kept the process busy. 15,000 rows redraw every 15 s; only the largest
+positions stream their prices anyway (``IBKR_STREAM_MD_LINES``), the rest are read in batches over minutes."""
+
+
+def table_seconds(rows: int) -> float:
+    """How often the positions table of ``rows`` rows redraws while the stream is live."""
+    return max(LIVE_TABLE_SECONDS, rows / ROWS_PER_SECOND)
 
 LIVE_BADGE = ":green-badge[:material/bolt: Live]"
 DELAYED_BADGE = ":orange-badge[:material/schedule: Delayed · REST every {seconds:.0f} s]"

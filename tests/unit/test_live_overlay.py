@@ -262,3 +262,10 @@ def test_the_order_readers_rest_while_the_stream_is_live_and_read_after_each_rec
     book._asked.clear()
     feed.live = False
     assert book._wanted("live")  # the stream is down: REST takes over
+
+
+def test_a_long_positions_table_redraws_less_often_while_live():
+    from ibkr_desk.ui import live
+
+    assert live.table_seconds(300) == live.LIVE_TABLE_SECONDS
+    assert live.table_seconds(15_000) == 15.0
