@@ -55,11 +55,18 @@ def _viewers() -> str:
                              title="## Ten viewers (`make bench`): ten dashboard sessions in Chromium against one")
 
 
+def _live() -> str:
+    from bench import live
+
+    return live.run()
+
+
 BENCHES = {"positions": _positions, "analytics": _analytics, "dashboard": _dashboard, "browser": _browser,
-           "viewers": _viewers, "memory": _memory}
+           "viewers": _viewers, "memory": _memory, "live": _live}
 """Each benchmark and the heading its section starts with, in the order they are written."""
 HEADINGS = {"positions": "## Reading every position", "analytics": "## Analytics", "dashboard": "## Dashboard pages",
-            "browser": "## The dashboard in Chromium", "viewers": "## Ten viewers", "memory": "## Memory over"}
+            "browser": "## The dashboard in Chromium", "viewers": "## Ten viewers", "memory": "## Memory over",
+            "live": "## Live"}
 
 
 def main() -> None:

@@ -82,7 +82,7 @@ class SimSettings(BaseSettings):
     md_stream_seconds: float = Field(600.0, gt=0, description="how long a websocket smd market-data subscription "
                                      "streams unless renewed (IBKR: 10 minutes, CHLOG 2026-04-14)")
     heartbeat_seconds: float = Field(10.0, gt=0, description="seconds between the websocket's system heartbeats")
-    pnl_needs_spl: bool = Field(False, description="pnl/partitioned answers {\"upnl\": {}} until a websocket of the "
+    pnl_needs_spl: bool = Field(True, description="pnl/partitioned answers {\"upnl\": {}} until a websocket of the "
                                 "session subscribed spl, as a real gateway does (REAL-GATEWAY 1.3)")
 
     @property
@@ -173,6 +173,12 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = Field(None, description="Slack-compatible webhook for notifications")
     notify_details: bool = Field(False, description="Put account ids and amounts in notifications")
     notify_per_hour: int = Field(30, ge=1, description="At most this many notifications an hour")
+    stream: bool = Field(True, description="Stream P&L, live orders, trades and prices over the gateway's websocket "
+                         "(the REST refresh takes over while it is down)")
+    stream_md_lines: int = Field(100, ge=0, le=1000, description="Positions (the largest) whose price and daily P&L "
+                                 "stream by smd; the rest are read by snapshot (IBKR allows about 100 lines)")
+    snapshot_per_second: float = Field(1.0, gt=0, le=10, description="Snapshot requests a second at most for the "
+                                       "positions' daily P&L (IBKR allows 10; the global budget is 10)")
 
     sim: SimSettings = Field(default_factory=lambda: SimSettings(),
                              description="The embedded simulator's settings (IBKR_SIM_*), used in sim mode")

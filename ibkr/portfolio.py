@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -51,19 +52,22 @@ class PortfolioSnapshot:
             self.pnl, self.warnings)
 
 
-def load_portfolio(client: ClientPortalClient, fresh: bool = False, paged: bool = False) -> PortfolioSnapshot:
+def load_portfolio(client: ClientPortalClient, fresh: bool = False, paged: bool = False,
+                   streamed_pnl: Callable[[], PartitionedPnl | None] | None = None) -> PortfolioSnapshot:
     """Read every account's positions, summary, ledger and daily P&L.
 
     Positions come from ``/portfolio2`` (one uncached call per account; a fill shows at once) completed from
     ``/trsrv/secdef`` (``ClientPortalClient.current_positions``): at 3 x 5,000 positions a refresh costs a
     handful of calls instead of 150 pages. ``paged=True`` reads the cached, paged endpoint instead (all pages;
     ``fresh=True`` invalidates IBKR's cache first), field for field the same positions. Daily P&L comes from ``/iserver`` and needs the
-    brokerage session; when it is not available the snapshot carries a warning instead of failing.
+    brokerage session; when it is not available the snapshot carries a warning instead of failing. While
+    ``streamed_pnl()`` answers (the websocket's ``spl`` rows, ``ibkr.live``), it is not read over REST at all.
     """
     accounts = client.position_accounts()  # an advisor's sub-accounts included
     ids = [a.account_id for a in accounts]
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ibkr-snapshot") as pool:
-        pnl_future = pool.submit(client.pnl_partitioned)
+        streamed = streamed_pnl() if streamed_pnl is not None else None
+        pnl_future = pool.submit(client.pnl_partitioned) if streamed is None else None
         summaries = {a: pool.submit(client.account_summary, a) for a in ids}
         ledgers = {a: pool.submit(client.ledger, a) for a in ids}
         positions = client.all_positions(ids, fresh=fresh) if paged or fresh else client.current_positions(ids)
@@ -71,7 +75,7 @@ def load_portfolio(client: ClientPortalClient, fresh: bool = False, paged: bool 
         summaries_done = _each_account(summaries, "balances and margin (summary)", warnings)
         ledgers_done = _each_account(ledgers, "cash balances (ledger)", warnings)
         try:
-            pnl: PartitionedPnl | None = pnl_future.result()
+            pnl: PartitionedPnl | None = pnl_future.result() if pnl_future is not None else streamed
         except IbkrError as exc:
             log.warning("daily P&L unavailable: %s", exc)
             pnl = None

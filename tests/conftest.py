@@ -99,8 +99,9 @@ def start_sim(cert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def sim(start_sim) -> Iterator[SimHandle]:
-    """A logged-in simulator with frozen prices and no pacing, shared by one test module."""
-    handle = start_sim("--auto-login", "--no-pacing")
+    """A logged-in simulator with frozen prices and no pacing, shared by one test module. REST's pnl/partitioned
+    answers without a websocket (the tests of the REST client need no socket)."""
+    handle = start_sim("--auto-login", "--no-pacing", "--no-pnl-needs-spl")
     yield handle
     handle.close()
 

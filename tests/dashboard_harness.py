@@ -50,13 +50,17 @@ def clear_streamlit_caches() -> None:
     process-wide pacing limiter: each harness has a gateway of its own, so the windows and a 429 pause of an
     earlier one (its simulator gone) must not hold this one's requests back."""
     from ibkr.pacing import LIMITER
+    from ibkr.stream import close_streams
     from ibkr_desk.ui import services
 
     if _booted["manager"]:
+        services.position_marks().stop()
         services.refresher().stop()
         services.order_book().stop()
+        services.live().stop()
         services.gateway().stop()
         _booted["manager"] = False
+    close_streams()
     st.cache_data.clear()
     st.cache_resource.clear()
     LIMITER.reset()

@@ -25,7 +25,11 @@ HELP: dict[str, str] = {
     "realized_pnl": "Realised P&L of the position today, from IBKR's positions endpoint (native; x FX rate for base).",
     "net_liquidation": "Net liquidation value of the account (summary `netliquidation`, else ledger BASE "
     "`netliquidationvalue`), in base currency.",
-    "daily_pnl": "P&L since the start of the trading day, from /iserver/account/pnl/partitioned (`dpl`), in base.",
+    "daily_pnl": "P&L since the start of the trading day, from /iserver/account/pnl/partitioned (`dpl`), in base; "
+                 "while the stream is live, from its spl rows as they change.",
+    "position_daily_pnl": "The position's P&L since the start of the trading day: IBKR's market-data field 78 per "
+                          "unit held (78 / 76, the reported account's position) x this position's quantity; the "
+                          "largest positions stream, the rest are read by snapshot in the background.",
     "market_value_long": "Sum of the positive market values in base currency; forex pairs and futures excluded "
     "(a pair's effect is in cash; a future adds only its P&L).",
     "market_value_short": "Sum of the negative market values in base currency (forex pairs and futures excluded).",

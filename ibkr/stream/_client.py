@@ -29,6 +29,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
+from ibkr._worker import Worker
 from ibkr.config import Settings
 from ibkr.errors import IbkrError, NotAuthenticated
 from ibkr.models import Order, PnlRow, Trade
@@ -87,16 +88,12 @@ class StreamClient:
         self._subscriptions: dict[str, str] = {}  # key -> the frame that (re)subscribes it
         self._lock = threading.Lock()
         self._socket: ClientConnection | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker(self._run, "ibkr-stream")
+        self._stop = self._worker.stopping
 
     # ---- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> StreamClient:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="ibkr-stream", daemon=True)
-                self._thread.start()
+        self._worker.start()
         return self
 
     def close(self) -> None:
@@ -104,9 +101,7 @@ class StreamClient:
         socket = self._socket
         if socket is not None:
             socket.close()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(10)
+        self._worker.stop(10)
         self.book.set_health(StreamState.DOWN, "closed")
 
     @property
@@ -135,6 +130,19 @@ class StreamClient:
 
     def unsubscribe_market_data(self, conid: int) -> None:
         self.unsubscribe(f"smd+{conid}", f"umd+{conid}+{{}}")
+
+    def market_data_conids(self) -> list[int]:
+        """The conids whose ``smd`` subscription is kept."""
+        with self._lock:
+            return [int(k.partition("+")[2]) for k in self._subscriptions if k.startswith("smd+")]
+
+    def resend_market_data(self) -> None:
+        """Send every kept ``smd`` subscription again now (after REST's ``unsubscribeall`` ended the gateway's
+        market-data lines, which the socket's subscriptions share)."""
+        with self._lock:
+            frames = [f for k, f in self._subscriptions.items() if k.startswith("smd+")]
+        for frame in frames:
+            self._send(frame)
 
     def on(self, topic: str, callback: Callable[[Any], None]) -> Callable[[], None]:
         """Call ``callback`` on the stream's thread with each typed item of ``topic`` (``spl``: PnlRow, ``sor``:

@@ -8,7 +8,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from ibkr.gateway import AuthState, PromptAction
 from ibkr.pacing import default_limiter
 from ibkr_desk import auth
-from ibkr_desk.ui import fmt, gateway_actions, loaders, services, state
+from ibkr_desk.ui import fmt, gateway_actions, live, loaders, services, state
 
 # The gateway status chip: Streamlit's own badge and icon font, so it draws without an emoji font.
 CHIP = {
@@ -94,7 +94,9 @@ def _freshness(loaded: loaders.Loaded) -> None:
 
 def _freshness_body(loaded: loaders.Loaded) -> None:
     """The as-of time (a stale badge once it is two intervals old); redraws the page when newer data is loaded.
-    Called inside ``with st.sidebar``: a fragment redraws only its own body."""
+    Called inside ``with st.sidebar``: a fragment redraws only its own body. The Live / Delayed indicator is
+    here too: when the stream goes live or down the page is redrawn (its live parts start or stop)."""
+    live.indicator()
     snap = loaded.snapshot
     if snap is None:
         st.caption("No data yet")

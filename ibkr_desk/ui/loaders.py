@@ -52,6 +52,7 @@ class Loaded:
     loading: bool = False  # a load is under way (the first one, or "Refresh now")
     generation: int = 0  # the refresher's load count when this was read
     read_only: str | None = None  # why only IBKR's read-only view is shown (no brokerage session here)
+    live: bool = False  # the stream was live when this was read: the page drew its live parts (``ui.live``)
 
 
 READ_ONLY = {
@@ -72,13 +73,13 @@ def snapshot() -> Loaded:
     state = services.gateway().state
     if not state.portfolio_readable:
         return Loaded(status.value, f"The gateway is not ready ({state.value.replace('_', ' ')}).",
-                      stale=True, waiting=True, generation=status.generation)
+                      stale=True, waiting=True, generation=status.generation, live=services.live().live)
     if status.generation == 0 and refresher.wait(0, FIRST_WAIT):
         status = refresher.status()
     snap = status.value
     stale = status.error is not None or (snap is not None and age_seconds(snap) > 2 * status.interval)
     return Loaded(snap, status.error, stale=stale, loading=status.loading_since is not None,
-                  generation=status.generation, read_only=READ_ONLY.get(state))
+                  generation=status.generation, read_only=READ_ONLY.get(state), live=services.live().live)
 
 
 def refresh() -> None:
@@ -92,7 +93,10 @@ def age_seconds(snap: PortfolioSnapshot) -> float:
 
 def poll(loaded: Loaded) -> bool:
     """For a page's freshness timer, without asking the gateway: True when a full rerun would show something
-    newer (a load finished, good or failed, since the page was drawn, or the gateway became ready)."""
+    newer (a load finished, good or failed, since the page was drawn, the gateway became ready, or the stream
+    went live or down: the page draws its live parts, or says the REST refresh took over)."""
+    if services.live().live != loaded.live:
+        return True
     if not services.gateway().state.portfolio_readable:
         return False
     return loaded.waiting or services.refresher().status().generation != loaded.generation

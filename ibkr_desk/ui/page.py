@@ -12,6 +12,7 @@ from ibkr.errors import IbkrError
 from ibkr.portfolio import PortfolioSnapshot
 from ibkr_desk import auth
 from ibkr_desk.ui import chrome, fmt, loaders, services, state
+from ibkr_desk.ui import live as ui_live
 
 _KEY = "_page_context"
 
@@ -20,6 +21,7 @@ _KEY = "_page_context"
 class Context:
     loaded: loaders.Loaded
     account_ids: list[str]
+    _drawn: PortfolioSnapshot | None = None  # the snapshot once data_or_stop said what it had to
 
     @property
     def masked(self) -> bool:
@@ -30,11 +32,22 @@ class Context:
         return st.session_state.get(state.REPORT_CCY) or "USD"
 
     def snapshot(self) -> PortfolioSnapshot:
-        return chrome.data_or_stop(self.loaded)
+        """The snapshot to draw (its warnings are drawn once a run: a live fragment asks again quietly)."""
+        if self._drawn is None:
+            self._drawn = chrome.data_or_stop(self.loaded)
+        return self._drawn
 
-    def frames(self) -> dict:
+    def frames(self, *, live: bool = False, marks: bool = False) -> dict:
+        """The analytics frames of the snapshot; ``live``: with the stream's P&L rows over totals and margin
+        (while it is live); ``marks``: with each position's latest price and daily P&L (``ui.live``)."""
         snap = self.snapshot()
-        frames = loaders.frames(snap.as_of.isoformat(), tuple(self.account_ids), self.report_ccy, snap)
+        as_of, key = snap.as_of.isoformat(), tuple(self.account_ids)
+        frames = loaders.frames(as_of, key, self.report_ccy, snap)
+        if live:
+            frames = ui_live.pnl_frames(frames, as_of, key, self.report_ccy)
+        if marks:
+            frames = {**frames, "positions": ui_live.marked_positions(frames["positions"], as_of, key,
+                                                                      self.report_ccy)}
         if not auth.masks_accounts():
             return frames
         masked = {}  # the cached frames stay whole: a copy whose account column is masked

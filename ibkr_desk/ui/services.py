@@ -13,11 +13,13 @@ from ibkr import ClientPortalClient, Settings
 from ibkr.audit import AuditLog
 from ibkr.gateway import AuthState, GatewayManager, Prompt
 from ibkr.history import History
+from ibkr.live import LiveFeed, merge_orders
 from ibkr.notify import Notifier
-from ibkr.order_book import BookReader
+from ibkr.order_book import AccountRead, BookReader
 from ibkr.orders.submission import Submissions
 from ibkr.pacing import held_seconds
 from ibkr.portfolio import PortfolioSnapshot, load_portfolio
+from ibkr.position_marks import PositionMarks
 from ibkr.refresher import Refresher
 from ibkr.state import default_state_dir
 
@@ -97,6 +99,14 @@ def history() -> History:
     return History(settings().database_file, settings().history_minutes, warning=warning, danger=danger)
 
 
+@st.cache_resource(on_release=lambda made: made.stop())
+def live() -> LiveFeed:
+    """The process's one websocket to the gateway (``ibkr.live``), opened once the gateway is authenticated and
+    subscribed to P&L, live orders and trades; every viewer reads it. ``IBKR_STREAM=false`` leaves it closed."""
+    manager = gateway()
+    return LiveFeed(settings(), ready=lambda: manager.state == AuthState.AUTHENTICATED).start()
+
+
 GC_SECONDS = 60.0
 """Streamlit's full garbage collection after every script run is off (``ibkr_desk.__main__``: with many viewers it
 held the GIL most of the time); the refresher collects once a minute instead, after a new snapshot replaced the
@@ -105,8 +115,9 @@ old one, so the old snapshot's frames do not wait for Python's own threshold."""
 
 @st.cache_resource
 def refresher() -> Refresher[PortfolioSnapshot]:
-    """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``)."""
-    manager, api = gateway(), client()
+    """The one portfolio reader of this process: every viewer shows what it loaded last (see ``ui.loaders``).
+    While the stream is live, daily P&L comes from it rather than from REST ``pnl/partitioned``."""
+    manager, api, feed = gateway(), client(), live()
     recorder, notify = history(), notifier()
     notify.resume_margin(recorder.last_utilisation())  # a restart does not report a level again
 
@@ -119,14 +130,19 @@ def refresher() -> Refresher[PortfolioSnapshot]:
             collected[0] = time.monotonic()
             gc.collect()
 
-    return Refresher(lambda: load_portfolio(api), settings().refresh_seconds, name="portfolio-refresher",
-                     ready=lambda: manager.state.portfolio_readable, on_result=loaded, held=held_seconds).start()
+    return Refresher(lambda: load_portfolio(api, streamed_pnl=feed.partitioned), settings().refresh_seconds,
+                     name="portfolio-refresher", ready=lambda: manager.state.portfolio_readable, on_result=loaded,
+                     held=held_seconds).start()
 
 
 LIVE_SECONDS = 8.0
 """Seconds at least between the end of one round of live orders and the next (stretched to half a round's
 length; IBKR allows 1 call per 5 s)."""
 TRADES_SECONDS = 20.0  # the same for trades
+STREAMING_SECONDS = 120.0
+"""While the stream is live, a round of live orders or trades over REST only this often (and after every
+reconnect: ``sor`` sends changes only, so what changed while it was down is read): a check that the stream
+still says everything (cpapi.md 5.3: a real gateway once sent no ``sor`` at all)."""
 
 
 class OrderBook:
@@ -134,12 +150,49 @@ class OrderBook:
     (:mod:`ibkr.order_book`). Both pause while IBKR waits for the answer to an order question (IBKR cancels
     that order when other order requests go in: docs/cpapi.md section 3.2)."""
 
-    def __init__(self, api: ClientPortalClient, ready, on_orders=None) -> None:
+    def __init__(self, api: ClientPortalClient, ready, on_orders=None, feed: LiveFeed | None = None) -> None:
         accounts = api.tradable_account_ids
-        self.live = BookReader(lambda a: api.live_orders(a), accounts, LIVE_SECONDS, ready=ready,
-                               name="live-orders-reader", on_result=on_orders)
+        self.feed = feed
+        self._rounds: dict[str, tuple[int, float]] = {}  # reader -> (stream connects, monotonic time) of its last
+        self._asked: set[str] = set()  # readers asked for a round (request()) that have not finished one since
+
+        def finished(key: str, then=None):
+            def done(book) -> None:
+                self._rounds[key] = self._mark()
+                self._asked.discard(key)
+                if then is not None:
+                    then(book)
+            return done
+
+        self.live = BookReader(lambda a: api.live_orders(a), accounts, LIVE_SECONDS,
+                               ready=lambda: ready() and self._wanted("live"), name="live-orders-reader",
+                               on_result=finished("live", on_orders))
         self.trades = BookReader(lambda a: api.trades(days=7, account_id=a), accounts, TRADES_SECONDS,
-                                 ready=ready, name="trades-reader")
+                                 ready=lambda: ready() and self._wanted("trades"), name="trades-reader",
+                                 on_result=finished("trades"))
+
+    def streamed(self, on_orders) -> None:
+        """While the stream is live, ``on_orders`` (the notifier) hears of each ``sor`` change at once, as the
+        REST book with the stream's changes over it (the REST reader now reads only now and then)."""
+        def heard(_order) -> None:
+            streamed, heard_at = self.feed.orders() if self.feed else ({}, {})
+            on_orders({a: AccountRead(merge_orders(r.items, streamed, heard_at,
+                                                   r.as_of.timestamp() if r.as_of else None, [a]), r.as_of, r.error)
+                       for a, r in self.live.book().items()})
+        if self.feed is not None:
+            self.feed.on_orders(heard)
+
+    def _mark(self) -> tuple[int, float]:
+        return (self.feed.health().connects if self.feed else 0), time.monotonic()
+
+    def _wanted(self, key: str) -> bool:
+        """Whether the REST reader should read now: always while the stream is not live; while it is, when asked
+        (:meth:`request`), once after every (re)connect and then every :data:`STREAMING_SECONDS`."""
+        if self.feed is None or not self.feed.live or key in self._asked:
+            return True
+        last = self._rounds.get(key)
+        connects, now = self._mark()
+        return last is None or last[0] != connects or now - last[1] >= STREAMING_SECONDS
 
     def start(self) -> OrderBook:
         self.live.start()
@@ -153,7 +206,8 @@ class OrderBook:
 
     def request(self, account: str | None = None) -> None:
         """Read ``account`` next, out of turn (after an order of it was sent, modified or cancelled), or every
-        account again, as soon as pacing allows."""
+        account again, as soon as pacing allows (while the stream is live too: a check that it said it)."""
+        self._asked.update(("live", "trades"))
         self.live.request(account)
         self.trades.request(account)
 
@@ -161,16 +215,35 @@ class OrderBook:
 @st.cache_resource
 def order_book() -> OrderBook:
     """The one reader of live orders and trades of this process: every viewer shows what it read last."""
-    manager, api, register = gateway(), client(), submissions()
-    return OrderBook(api, ready=lambda: manager.state == AuthState.AUTHENTICATED
-                     and register.awaiting_answers() is None, on_orders=notifier().orders).start()
+    manager, api, register, notify = gateway(), client(), submissions(), notifier()
+    book = OrderBook(api, ready=lambda: manager.state == AuthState.AUTHENTICATED
+                     and register.awaiting_answers() is None, on_orders=notify.orders, feed=live())
+    book.streamed(notify.orders)
+    return book.start()
+
+
+@st.cache_resource(on_release=lambda made: made.stop(timeout=0))
+def position_marks() -> PositionMarks:
+    """The one reader of every position's price and daily P&L (``ibkr.position_marks``): the largest
+    ``IBKR_STREAM_MD_LINES`` stream, the rest are read by snapshot in the background; every viewer reads it."""
+    manager, api, feed, portfolio, s = gateway(), client(), live(), refresher(), settings()
+
+    def positions():
+        snap = portfolio.status().value
+        return snap.positions if snap else []
+
+    return PositionMarks(api, positions, stream=lambda: feed.stream, live=lambda: feed.live,
+                         ready=lambda: manager.state == AuthState.AUTHENTICATED, lines=s.stream_md_lines,
+                         per_second=s.snapshot_per_second, cycle_seconds=s.refresh_seconds).start()
 
 
 def start_background() -> None:
     """What a served dashboard runs from the moment it starts, with no page open (``ibkr_desk.serve``): the gateway
-    and its keep-alive, the portfolio refresher (the history, the margin notifications) and the live-orders reader
-    (the fill and rejection notifications). A hosted instance that came up at boot records and notifies before
+    and its keep-alive, the stream, the portfolio refresher (the history, the margin notifications), the
+    live-orders reader (the fill and rejection notifications) and the positions' marks. A hosted instance that came up at boot records and notifies before
     anyone opens it, and its first viewer finds the data loaded. Pages get the same objects."""
+    live()
     refresher()
     order_book()
+    position_marks()
 

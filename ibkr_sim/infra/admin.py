@@ -84,7 +84,20 @@ def routes(sim) -> list[Route]:
         sim.pacer.release()
         return JSONResponse({"enabled": sim.pacer.enabled, "rate_limited": sim.pacer.rate_limited})
 
+    async def stream(request: Request):
+        """``{"action": "drop"}`` closes every open websocket (1012, service restart); ``{"refuse": true}``
+        closes new ones at once until ``{"refuse": false}``: a gateway whose websocket is down while REST works."""
+        body = await json_body(request) or {}
+        hub = sim.stream
+        if isinstance(body.get("refuse"), bool):
+            hub.refusing = body["refuse"]
+        elif body.get("action") != "drop":
+            return JSONResponse({"error": 'send {"action": "drop"} or {"refuse": true|false}'}, status_code=400)
+        dropped = await hub.drop() if body.get("action") == "drop" or hub.refusing else 0
+        return JSONResponse({"dropped": dropped, "refusing": hub.refusing, "open": len(hub.wakeups)})
+
     return [
+        Route("/sim/stream", stream, methods=["POST"]),
         Route("/sim/state", state, methods=["GET"]),
         Route("/sim/stats", stats, methods=["GET"]),
         Route("/sim/session", session_action, methods=["POST"]),

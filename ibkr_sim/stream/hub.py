@@ -9,6 +9,7 @@ next poll (``PUSH_SECONDS``, IBKR's 500 ms watchlist interval). The counters are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from typing import Any
 
@@ -22,6 +23,8 @@ class StreamHub:
     def __init__(self, sim) -> None:
         self.sim = sim
         self.wakeups: set[asyncio.Event] = set()  # one per open socket
+        self.sockets: set[Any] = set()  # the open websockets (/sim/stream drops them)
+        self.refusing = False  # /sim/stream {"refuse": true}: new sockets are closed at once
         self.spl_session = ""  # the session token a socket last subscribed spl with (REAL-GATEWAY 1.3)
         self.counts: Counter[str] = Counter()
         self.sent: Counter[str] = Counter()
@@ -33,6 +36,16 @@ class StreamHub:
         """The world or the session changed: every socket looks for what is due now."""
         for event in self.wakeups:
             event.set()
+
+    async def drop(self) -> int:
+        """Close every open socket (1012, "service restart"): the admin knob ``/sim/stream``."""
+        sockets = list(self.sockets)
+        for websocket in sockets:
+            with contextlib.suppress(RuntimeError, OSError):
+                await websocket.close(1012, "dropped by /sim/stream")
+        self.counts["dropped"] += len(sockets)
+        self.nudge()
+        return len(sockets)
 
     def count(self, kind: str, detail: str | None = None) -> None:
         self.counts[kind if detail is None else f"{kind}:{detail}"] += 1

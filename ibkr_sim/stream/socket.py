@@ -73,6 +73,10 @@ def endpoint(sim):
     async def serve(websocket: WebSocket) -> None:
         await websocket.accept()
         hub.count("connections")
+        if hub.refusing:  # /sim/stream {"refuse": true}
+            hub.count("refused")
+            await websocket.close(1013, "try again later")
+            return
         try:
             token = await authenticate(websocket)
         except WebSocketDisconnect:
@@ -84,6 +88,7 @@ def endpoint(sim):
         feed, wake = Feed(sim, token), asyncio.Event()
         lock = asyncio.Lock()  # one writer at a time: pushes, answers and heartbeats keep their order
         hub.wakeups.add(wake)
+        hub.sockets.add(websocket)
         try:
             async with lock:
                 await send(websocket, messages.system_success(sim))
@@ -97,6 +102,7 @@ def endpoint(sim):
             pass  # the client went away (RuntimeError, OSError: sent to a socket uvicorn already closed)
         finally:
             hub.wakeups.discard(wake)
+            hub.sockets.discard(websocket)
 
     async def push(websocket: WebSocket, feed: Feed) -> bool:
         """Send what is due; False (and the socket closed) when the session it was opened with has ended."""

@@ -76,3 +76,19 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15.0, every: float 
             return True
         time.sleep(every)
     return condition()
+
+
+class AppGateway:
+    """The simulator of a ``streamlit_app`` (tests/dashboard_harness.py) as :func:`place_market_order` wants it:
+    ``api(method, path, ...)``, and its admin API."""
+
+    def __init__(self, app: dict) -> None:
+        self.app = app
+
+    def api(self, method: str, path: str, **kwargs):
+        return self.app["truth"].request(method, f"{self.app['gateway']}/v1/api{path}", timeout=30, **kwargs)
+
+    def admin(self, method: str, path: str, **kwargs) -> dict:
+        r = self.app["truth"].request(method, f"{self.app['gateway']}/sim/{path}", timeout=30, **kwargs)
+        r.raise_for_status()
+        return r.json()

@@ -26,7 +26,7 @@ MD_SECONDS = 2.0
 @pytest.fixture(scope="module")
 def sim(start_sim):
     handle = start_sim("--auto-login", "--no-pacing", "--heartbeat-seconds", "0.5", "--md-stream-seconds",
-                       str(MD_SECONDS))
+                       str(MD_SECONDS), "--no-pnl-needs-spl")  # REST's pnl/partitioned answers without a socket
     handle.prime()
     yield handle
     handle.close()

@@ -2,7 +2,9 @@
 
 Both sections are fragments that redraw every few seconds from what the process's background readers hold
 (``services.order_book``, :mod:`ibkr.order_book`): every account read with its own ``accountId``, at most one
-live-orders and one trades request per 5 s whatever the number of viewers.
+live-orders and one trades request per 5 s whatever the number of viewers. While the stream is live
+(``services.live``) they redraw every second with what it said since over the last REST read
+(:func:`ibkr.live.merge_orders`), and the REST readers only check now and then.
 The frames are ``ibkr.analytics.orders``; the submissions ``ibkr.orders.submission``.
 """
 
@@ -14,15 +16,17 @@ import logging
 import streamlit as st
 
 from ibkr.analytics.orders import order_kind, orders_frame, trades_frame
+from ibkr.live import merge_orders, merge_trades
 from ibkr.models import Order
 from ibkr.order_book import BookReader
 from ibkr.orders.entry import modify_problems, price_format
 from ibkr.orders.submission import OrderFlow, Stage, clear, run
 from ibkr_desk.ui import fmt, services, state, tables
+from ibkr_desk.ui.live import LIVE_SECONDS as STREAM_REDRAW_SECONDS
 from ibkr_desk.ui.orders import lookups
 from ibkr_desk.ui.orders.lookups import refresh
 from ibkr_desk.ui.orders.submission import begin_or_say, draw_flow, paused_for_answers, refused
-from ibkr_desk.ui.services import LIVE_SECONDS, TRADES_SECONDS
+from ibkr_desk.ui.services import LIVE_SECONDS, STREAMING_SECONDS, TRADES_SECONDS
 
 log = logging.getLogger(__name__)
 WORKING = ("PendingSubmit", "PreSubmitted", "Submitted")
@@ -60,14 +64,35 @@ def _read(what: str, account_ids: list[str], reader: BookReader) -> tuple[list, 
     return found, oldest
 
 
-@st.fragment(run_every=REDRAW_SECONDS, parallel=True)
+def _redraw_seconds() -> float:
+    return STREAM_REDRAW_SECONDS if services.live().live else REDRAW_SECONDS
+
+
+def _refresh_note(seconds: float) -> str:
+    if services.live().live:
+        return f"streaming: changes show within a second · checked over REST every {STREAMING_SECONDS:g} s"
+    return f"refreshes every {seconds:g} s or more (each account on its own)"
+
+
 def live_orders(account_ids: list[str], blocked: str | None, masked: bool) -> None:
+    """The live orders section: a fragment redrawn every second while the stream is live, every few otherwise."""
+    st.fragment(run_every=_redraw_seconds(), parallel=True)(_live_orders)(account_ids, blocked, masked)
+
+
+def trades(account_ids: list[str], masked: bool) -> None:
+    """The trades section, redrawn as :func:`live_orders` is."""
+    st.fragment(run_every=_redraw_seconds(), parallel=True)(_trades)(account_ids, masked)
+
+
+def _live_orders(account_ids: list[str], blocked: str | None, masked: bool) -> None:
     """The live orders and the modify / cancel of a working one (``blocked``: why this session may not)."""
     st.subheader("Live orders")
     read = _read("live orders", account_ids, services.order_book().live)
     if read is None:
         return
     orders, as_of = read
+    streamed, heard = services.live().orders()
+    orders = merge_orders(orders, streamed, heard, as_of.timestamp() if as_of else None, account_ids)
     if account_ids:
         orders = [o for o in orders if not o.account_id or o.account_id in account_ids]
     frame = orders_frame(orders)
@@ -89,8 +114,8 @@ def live_orders(account_ids: list[str], blocked: str | None, masked: bool) -> No
             tables.mask(frame, config, ["quantity", "filled", "remaining"])
         st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", key="order_book_table",
                      column_config=config)
-    st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · refreshes every "
-               f"{LIVE_SECONDS:g} s or more (each account on its own) · as of {fmt.stamp(as_of) if as_of else '?'}")
+    st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · {_refresh_note(LIVE_SECONDS)} · "
+               f"read as of {fmt.stamp(as_of) if as_of else '?'}")
     _actions(working, blocked)
 
 
@@ -188,13 +213,13 @@ def _send(order: Order, changes: dict[str, float] | None) -> None:
     refresh(account)
 
 
-@st.fragment(run_every=REDRAW_SECONDS, parallel=True)
-def trades(account_ids: list[str], masked: bool) -> None:
+def _trades(account_ids: list[str], masked: bool) -> None:
     st.subheader("Trades, last 7 days")
     read = _read("trades", account_ids, services.order_book().trades)
     if read is None:
         return
     found, _ = read
+    found = merge_trades(found, services.live().trades(), account_ids)
     if account_ids:
         found = [t for t in found if (t.account or t.account_code) in account_ids]
     frame = trades_frame(found)
@@ -212,4 +237,4 @@ def trades(account_ids: list[str], masked: bool) -> None:
     if masked:
         tables.mask(frame, config, ["quantity", "commission", "net_amount"])
     st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", column_config=config)
-    st.caption(f"{len(frame)} execution{'s' if len(frame) != 1 else ''} · read every {TRADES_SECONDS:g} s or more")
+    st.caption(f"{len(frame)} execution{'s' if len(frame) != 1 else ''} · {_refresh_note(TRADES_SECONDS)}")
