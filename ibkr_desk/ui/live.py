@@ -16,8 +16,10 @@ import streamlit as st
 from ibkr.analytics.live import overlay_marks, overlay_pnl
 from ibkr_desk.ui import fmt, loaders, services
 
-LIVE_SECONDS = 1.0
-"""How often a live fragment redraws while the stream is live (a change shows within about this)."""
+LIVE_SECONDS = 0.5
+"""How often a live fragment redraws while the stream is live (a change shows within about this plus the redraw).
+At 1 s a fill reached the open Orders page after 2.8 s in one of four runs on 2 cores (issue: within 2 s); these
+fragments are small (a few figures, the day's orders), the long positions table has its own pace."""
 LIVE_TABLE_SECONDS = 2.0
 """The same for the positions table, whose redraw costs more: at least this, and a second per
 :data:`ROWS_PER_SECOND` rows shown (see :func:`table_seconds`)."""

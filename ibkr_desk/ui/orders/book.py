@@ -70,7 +70,7 @@ def _redraw_seconds() -> float:
 
 def _refresh_note(seconds: float) -> str:
     if services.live().live:
-        return f"streaming: changes show within a second · checked over REST every {STREAMING_SECONDS:g} s"
+        return f"streaming: changes show within a second or two · checked over REST every {STREAMING_SECONDS:g} s"
     return f"refreshes every {seconds:g} s or more (each account on its own)"
 
 
