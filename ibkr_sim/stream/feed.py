@@ -138,6 +138,8 @@ class Feed:
     def _market_data(self) -> list[dict[str, Any]]:
         out = []
         now = self.clock()
+        memo: dict = {}  # an account's gross position value, once for every line (not once per line: at 100 lines
+        # over 1,000 positions that sum held the simulator's event loop past the gateway's 10 s cut-off)
         for conid, line in list(self.lines.items()):
             if now >= line.until:  # IBKR ends an smd stream after 10 minutes unless it was renewed
                 del self.lines[conid]
@@ -146,7 +148,7 @@ class Feed:
             inst = lookup(self.sim.world, conid)
             if inst is None:
                 continue
-            values = field_values(self.sim, inst, line.fields)
+            values = field_values(self.sim, inst, line.fields, memo)
             changed = {k: v for k, v in values.items() if line.sent.get(k) != v}
             if changed or not line.sent:
                 line.sent.update(changed)
