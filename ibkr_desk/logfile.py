@@ -13,7 +13,17 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from ibkr.state import open_private
+
 LOGGERS = ("ibkr", "ibkr_desk")
+
+
+class _PrivateFileHandler(RotatingFileHandler):
+    """Every file it opens (the log and each new one after a rotation) is the user's only, like the gateway's
+    logs (``ibkr.state.open_private``): order lines name accounts."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        return open_private(Path(self.baseFilename), "a")
 FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
 MAX_BYTES, BACKUPS = 5 * 1024 * 1024, 5
 
@@ -27,8 +37,7 @@ def install(folder: Path) -> Path | None:
         if any(isinstance(h, RotatingFileHandler) and Path(h.baseFilename) == path.resolve() for h in logger.handlers):
             return path
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        handler = _PrivateFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     except OSError as exc:
         print(f"ibkr-desk: no log file ({exc}); logging to the console only", file=sys.stderr)
         return None

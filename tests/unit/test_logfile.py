@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import stat
 
 from ibkr_desk import logfile
 
@@ -10,6 +11,7 @@ from ibkr_desk import logfile
 def test_the_librarys_info_lines_go_to_the_log_file_once_and_its_warnings_to_the_console_too(tmp_path, capsys):
     try:
         path = logfile.install(tmp_path / "logs")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
         assert logfile.install(tmp_path / "logs") == path  # a second install adds no second handler
         logging.getLogger("ibkr.endpoints.trading").info("placing BUY 10 AAPL (cOID desk-1)")
         logging.getLogger("ibkr_desk.ui").debug("not kept")
