@@ -9,8 +9,9 @@ So, with conids ranked by the size of their positions (summed over accounts, lar
 - every other conid (and all of them while the stream is down) is read by ``/iserver/marketdata/snapshot`` in
   batches of 100, one request per ``1 / per_second`` s at most (``IBKR_SNAPSHOT_PER_SECOND``, 1): IBKR's first
   answer for a conid is a preflight without fields, so each batch is asked again for what is missing (at most
-  twice), and then ``/iserver/marketdata/unsubscribeall`` gives its lines back (the ``smd`` subscriptions, which
-  share them, are sent again on the socket). A round over all conids starts at most every ``cycle_seconds``.
+  twice). No ``/iserver/marketdata/unsubscribeall`` follows: it would end the order ticket's quote stream too,
+  and IBKR asks of an order for a contract without one whether to submit it without market data. A round over
+  all conids starts at most every ``cycle_seconds``.
 
 Field 78 is the daily P&L of the position in the account IBKR reports market data for (the selected one), with
 its quantity in field 76: the daily P&L per unit (78 / 76) times each account's quantity gives every account's
@@ -254,7 +255,6 @@ class PositionMarks:
                     self._store(snap.conid, snap.fields, "snapshot")
                     got.add(snap.conid)
             lacking = [c for c in asked if c not in got]
-        self._call("unsubscribeall", self.client.unsubscribe_all)  # the batch's lines back
-        stream = self._stream()
-        if stream is not None and self._streamed:
-            stream.resend_market_data()
+        # No /iserver/marketdata/unsubscribeall after a batch: it ends every market-data stream of the session,
+        # the order ticket's too, and IBKR then asks "You are submitting an order without market data" (o354)
+        # of the next order for a contract the ticket had quoted (the trading day met it at every order).

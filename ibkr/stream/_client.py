@@ -136,14 +136,6 @@ class StreamClient:
         with self._lock:
             return [int(k.partition("+")[2]) for k in self._subscriptions if k.startswith("smd+")]
 
-    def resend_market_data(self) -> None:
-        """Send every kept ``smd`` subscription again now (after REST's ``unsubscribeall`` ended the gateway's
-        market-data lines, which the socket's subscriptions share)."""
-        with self._lock:
-            frames = [f for k, f in self._subscriptions.items() if k.startswith("smd+")]
-        for frame in frames:
-            self._send(frame)
-
     def on(self, topic: str, callback: Callable[[Any], None]) -> Callable[[], None]:
         """Call ``callback`` on the stream's thread with each typed item of ``topic`` (``spl``: PnlRow, ``sor``:
         Order, ``str``: Trade, ``smd``: MarketDataUpdate, ``sts``: StreamStatus, ``ntf``/``blt``: Notification,
