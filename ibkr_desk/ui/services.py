@@ -104,7 +104,11 @@ def live() -> LiveFeed:
     """The process's one websocket to the gateway (``ibkr.live``), opened once the gateway is authenticated and
     subscribed to P&L, live orders and trades; every viewer reads it. ``IBKR_STREAM=false`` leaves it closed."""
     manager = gateway()
-    return LiveFeed(settings(), ready=lambda: manager.state == AuthState.AUTHENTICATED).start()
+    # Not while a gateway service keeps the session (``manager.follower``): the stream reads its session token with
+    # POST /tickle, and a second process tickling beside the keeper (IBKR: one a second) got the keeper's own tickle
+    # a 429 and the whole machine IBKR's penalty (tests/integration/test_service_units.py). REST serves such a desk.
+    return LiveFeed(settings(), ready=lambda: manager.state == AuthState.AUTHENTICATED
+                    and manager.follower is None).start()
 
 
 GC_SECONDS = 60.0
