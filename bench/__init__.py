@@ -42,28 +42,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def pids_named(name: str) -> list[int]:
-    """Every running process whose command name is ``name``."""
+def _processes() -> list[tuple[int, str, int]]:
+    """Every running process as (pid, command name, parent pid), from ``/proc/<pid>/stat``."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
-        except OSError:
-            continue
-        if text[text.index("(") + 1:text.rindex(")")] == name:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
+            found.append((int(stat.parent.name), text[text.index("(") + 1:text.rindex(")")],
+                          int(text.rsplit(")", 1)[1].split()[1])))
         except (OSError, IndexError, ValueError):
-            continue
+            continue  # ended meanwhile
     return found
+
+
+def pids_named(name: str) -> list[int]:
+    """Every running process whose command name is ``name``."""
+    return [pid for pid, comm, _ in _processes() if comm == name]
 
 
 def renice_tree(pid: int, niceness: int) -> int:
@@ -72,7 +66,7 @@ def renice_tree(pid: int, niceness: int) -> int:
     changed, todo = 0, [pid]
     while todo:
         process = todo.pop()
-        todo += _children(process)
+        todo += [pid for pid, _, parent in _processes() if parent == process]
         for task in Path(f"/proc/{process}/task").glob("[0-9]*"):
             try:
                 os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)

@@ -18,7 +18,7 @@ ccy, masked = ctx.report_ccy, ctx.masked
 
 
 def figures() -> None:
-    """The headline figures and the accounts table: redrawn on their own every second while the stream is live
+    """The headline figures and the accounts table: redrawn on their own (``live.LIVE_SECONDS``) while the stream is live
     (the stream's P&L, net liquidation and excess liquidity over the snapshot's), with the page otherwise."""
     frames = ctx.frames(live=True)
     totals, margin = frames["totals"], frames["margin"]
