@@ -97,23 +97,21 @@ def _live_orders(account_ids: list[str], blocked: str | None, masked: bool) -> N
         orders = [o for o in orders if not o.account_id or o.account_id in account_ids]
     frame = orders_frame(orders)
     working = [o for o in orders if o.status in WORKING]
-    if frame.empty:
-        st.caption("No orders in this brokerage session yet.")
-    else:
-        num = st.column_config.NumberColumn
-        config = {
-            "order_id": st.column_config.TextColumn("Order"), "account": "Account", "instrument": "Instrument",
-            "asset_class": "Class", "side": "Side", "type": "Type",
-            "quantity": num("Quantity", format=fmt.QUANTITY_FORMAT), "filled": num("Filled", format=fmt.QUANTITY_FORMAT),
-            "remaining": num("Remaining", format=fmt.QUANTITY_FORMAT),
-            "price": num("Price", format=fmt.QUANTITY_FORMAT, help="Limit price (stop price for STP and TRAIL)"),
-            "stop": num("Stop", format=fmt.QUANTITY_FORMAT), "avg_price": num("Avg fill", format=fmt.QUANTITY_FORMAT),
-            "tif": "TIF", "status": "Status",
-            "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm:ss Z"), "coid": "cOID"}
-        if masked:
-            tables.mask(frame, config, ["quantity", "filled", "remaining"])
-        st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", key="order_book_table",
-                     column_config=config)
+    # an empty blotter still shows its columns: the browser then has the table ready when the first order comes
+    num = st.column_config.NumberColumn
+    config = {
+        "order_id": st.column_config.TextColumn("Order"), "account": "Account", "instrument": "Instrument",
+        "asset_class": "Class", "side": "Side", "type": "Type",
+        "quantity": num("Quantity", format=fmt.QUANTITY_FORMAT), "filled": num("Filled", format=fmt.QUANTITY_FORMAT),
+        "remaining": num("Remaining", format=fmt.QUANTITY_FORMAT),
+        "price": num("Price", format=fmt.QUANTITY_FORMAT, help="Limit price (stop price for STP and TRAIL)"),
+        "stop": num("Stop", format=fmt.QUANTITY_FORMAT), "avg_price": num("Avg fill", format=fmt.QUANTITY_FORMAT),
+        "tif": "TIF", "status": "Status",
+        "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm:ss Z"), "coid": "cOID"}
+    if masked:
+        tables.mask(frame, config, ["quantity", "filled", "remaining"])
+    st.dataframe(tables.styled(frame, side="side"), hide_index=True, width="stretch", key="order_book_table",
+                 column_config=config)
     st.caption(f"{len(working)} working of {len(frame)} in this brokerage session · {_refresh_note(LIVE_SECONDS)} · "
                f"read as of {fmt.stamp(as_of) if as_of else '?'}")
     _actions(working, blocked)
@@ -222,10 +220,7 @@ def _trades(account_ids: list[str], masked: bool) -> None:
     found = merge_trades(found, services.live().trades(), account_ids)
     if account_ids:
         found = [t for t in found if (t.account or t.account_code) in account_ids]
-    frame = trades_frame(found)
-    if frame.empty:
-        st.caption("No trades in the last 7 days.")
-        return
+    frame = trades_frame(found)  # shown empty too, as the live orders are
     num = st.column_config.NumberColumn
     config = {
         "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss Z"), "account": "Account",
