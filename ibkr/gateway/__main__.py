@@ -95,11 +95,11 @@ def cmd_start(settings: Settings) -> int:
         out.write(str(os.getpid()))
     try:
         manager.start()
-        publisher.maybe(manager.status())
+        publisher.maybe(manager.status(), session_token=manager.record.session_token)
         deadline = time.monotonic() + 30  # IBKR's gateway may take that long to answer; followers hear meanwhile
         while (not manager.wait_for(AuthState.AUTHENTICATED, AuthState.NO_SESSION, AuthState.COMPETING, timeout=1)
                and time.monotonic() < deadline and not stop.is_set()):
-            publisher.maybe(manager.status())
+            publisher.maybe(manager.status(), session_token=manager.record.session_token)
         print(describe(manager.status()), flush=True)
         last = manager.state
         while not stop.wait(1.0):
@@ -114,7 +114,7 @@ def cmd_start(settings: Settings) -> int:
             if manager.state is not last:
                 last = manager.state
                 print(f"{time.strftime('%H:%M:%S')} {last.label} ({last.name})", flush=True)
-            publisher.maybe(manager.status(), reloads=reloads)
+            publisher.maybe(manager.status(), reloads=reloads, session_token=manager.record.session_token)
     finally:
         manager.stop()
         if running_pid(path) in (None, os.getpid()):

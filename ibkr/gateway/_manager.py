@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ibkr.config import GatewayMode, Settings
+from ibkr.errors import NotAuthenticated
 from ibkr.gateway._keepalive import KeepAliveThread
 from ibkr.gateway._keeper import SessionKeeper
 from ibkr.gateway._process import (
@@ -192,6 +193,17 @@ class GatewayManager:
             deliver = lambda: self.record.deliver(callback, pending)  # noqa: E731
             self._thread.post(deliver) if self._thread else deliver()
         return remove
+
+    def session_token(self) -> str:
+        """The session token the gateway's websocket opens with (``Cookie: api=...``, see :mod:`ibkr.stream`):
+        what the last tickle answered, this manager's own or the gateway service's (published in its 0600
+        record). No tickle of its own: a stream tickling beside the keeper (IBKR: one a second from a machine)
+        got the keeper a 429. NotAuthenticated while no tickle has found a session."""
+        token = self.record.session_token
+        if not token:
+            raise NotAuthenticated("the gateway has no session yet; log in at the gateway page" if self.follower is None
+                                   else "the gateway service has not published a session yet", endpoint="/tickle")
+        return token
 
     def status(self) -> GatewayStatus:
         if self.follower is not None:

@@ -86,6 +86,7 @@ class StateRecord:
         self.server: tuple[str | None, str | None] = (None, None)
         self.sso_expires_at: dt.datetime | None = None
         self.sso: dict[str, Any] = {}
+        self.session_token: str | None = None  # what the last tickle answered as ``session`` (the websocket's cookie)
 
     # ---- state --------------------------------------------------------------------------------------------------
     def set_state(self, new: AuthState, why: str) -> bool:
@@ -132,9 +133,12 @@ class StateRecord:
                 self.server = (probe.server_name, probe.server_version)
             if probe.sso_expires_ms is not None:
                 self.sso_expires_at = probe.at + dt.timedelta(milliseconds=probe.sso_expires_ms)
+            if probe.session_token:
+                self.session_token = probe.session_token
             if probe.state is AuthState.NO_SESSION or probe.state is AuthState.NOT_RUNNING:
                 self.sso_expires_at = None
                 self.sso = {}
+                self.session_token = None
 
     # ---- prompts ------------------------------------------------------------------------------------------------
     def add_callback(self, callback: PromptCallback) -> Callable[[], None]:

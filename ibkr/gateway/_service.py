@@ -9,7 +9,8 @@ the moment it went away. So the keeper publishes what it knows and a following d
 
 - :func:`~ibkr.gateway._process.keeper_pid_file`: the keeper's pid file, ``<state dir>/gateway-<port>.pid``.
 - :func:`status_file` / :class:`Publisher`: the keeper's :class:`GatewayStatus` as JSON next to it
-  (``gateway-<port>.status.json``, 0600), written on every change and every ``HEARTBEAT_SECONDS``.
+  (``gateway-<port>.status.json``, 0600), written on every change and every ``HEARTBEAT_SECONDS``; with it the
+  last tickle's session token, which a follower's websocket opens with (``GatewayManager.session_token``).
 - :class:`ServiceFollower`: the follower's side, run by a :class:`~ibkr.gateway.GatewayManager` built with
   ``follow=True``: the record into its own :class:`StateRecord` every second, no tickle, no SSO validation, never
   a gateway process. A record older than ``STALE_SECONDS`` or a keeper that is gone reads as NOT_RUNNING with a
@@ -70,16 +71,19 @@ class Publisher:
         self._last: tuple[Any, ...] | None = None
         self._written = float("-inf")
 
-    def maybe(self, status: GatewayStatus, *, reloads: int = 0) -> None:
+    def maybe(self, status: GatewayStatus, *, reloads: int = 0, session_token: str | None = None) -> None:
         """Write ``status`` when what a follower shows changed, or when the heartbeat is due. ``reloads``: how
-        many restarts (SIGHUP) the keeper has carried out, so a follower's Restart knows when it is done."""
+        many restarts (SIGHUP) the keeper has carried out, so a follower's Restart knows when it is done;
+        ``session_token``: the last tickle's ``session``, which a follower's websocket opens with (the file is
+        the user's only, as the gateway's own cookies are)."""
         sessions = brokerage_session(self.settings.gateway_url)
         key = (status.state, status.prompt, status.pid, status.sso_expires_at, status.sso_user, status.last_error,
-               status.events[-1] if status.events else None, sessions, reloads)
+               status.events[-1] if status.events else None, sessions, reloads, session_token)
         if key == self._last and time.monotonic() - self._written < HEARTBEAT_SECONDS:
             return
         record = status.as_dict()
-        record.update(keeper_pid=os.getpid(), written_at=time.time(), brokerage_sessions=sessions, reloads=reloads)
+        record.update(keeper_pid=os.getpid(), written_at=time.time(), brokerage_sessions=sessions, reloads=reloads,
+                      session_token=session_token)
         try:
             write_json(self.path, record)
         except OSError:
@@ -144,6 +148,7 @@ class ServiceFollower:
             self._gone_since = None
         if pid is None or data.get("keeper_pid") != pid or age is None or age > STALE_SECONDS:
             self.published = {}
+            record.session_token = None
             if pid is None:
                 why = "the gateway service (python -m ibkr.gateway start) is not running"
                 then = f"An operator starts it: systemctl start {SERVICE} (journalctl -u {SERVICE} says why it stopped)."
@@ -173,6 +178,8 @@ class ServiceFollower:
             record.sso_expires_at = _when(data.get("sso_expires_at"))
             record.sso = {"user": data.get("sso_user"), "paper": data.get("paper")} if state.has_session else {}
             record.last_error = data.get("last_error")
+            token = data.get("session_token")
+            record.session_token = token if state.has_session and isinstance(token, str) and token else None
         record.set_state(state, f"the gateway service says {data.get('last_tickle_result') or state.value}")
         prompt = _prompt(data.get("prompt"))
         if prompt is None or (record.prompt is not None and record.prompt.message != prompt.message):

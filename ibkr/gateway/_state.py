@@ -88,7 +88,8 @@ class Probe:
     server_name: str | None = None
     server_version: str | None = None
     fail: str | None = None
-    session_fingerprint: str | None = field(default=None, repr=False)  # a hash of the token, never the token
+    session_fingerprint: str | None = field(default=None, repr=False)  # a hash of the token, for logs and events
+    session_token: str | None = field(default=None, repr=False, compare=False)  # the websocket's cookie; never logged
     at: dt.datetime = field(default_factory=_now)
 
     @property
@@ -171,6 +172,7 @@ def parse_tickle_body(body: dict[str, Any], code: int | None = 200) -> Probe:
         status_code=code, authenticated=probe.authenticated, competing=probe.competing, connected=probe.connected,
         established=probe.established, sso_expires_ms=_int(expires), server_name=probe.server_name,
         server_version=probe.server_version, fail=probe.fail, session_fingerprint=fingerprint,
+        session_token=str(token) if token else None,
     )
 
 

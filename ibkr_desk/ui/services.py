@@ -22,6 +22,7 @@ from ibkr.portfolio import PortfolioSnapshot, load_portfolio
 from ibkr.position_marks import PositionMarks
 from ibkr.refresher import Refresher
 from ibkr.state import default_state_dir
+from ibkr.stream import shared_stream
 
 
 @st.cache_resource
@@ -104,11 +105,11 @@ def live() -> LiveFeed:
     """The process's one websocket to the gateway (``ibkr.live``), opened once the gateway is authenticated and
     subscribed to P&L, live orders and trades; every viewer reads it. ``IBKR_STREAM=false`` leaves it closed."""
     manager = gateway()
-    # Not while a gateway service keeps the session (``manager.follower``): the stream reads its session token with
-    # POST /tickle, and a second process tickling beside the keeper (IBKR: one a second) got the keeper's own tickle
-    # a 429 and the whole machine IBKR's penalty (tests/integration/test_service_units.py). REST serves such a desk.
-    return LiveFeed(settings(), ready=lambda: manager.state == AuthState.AUTHENTICATED
-                    and manager.follower is None).start()
+    # The stream opens with the session token the keeper's last tickle read (this process's, or the gateway
+    # service's from its record), never a tickle of its own: beside the keeper's, that got the keeper a 429 and
+    # the machine IBKR's penalty (tests/integration/test_service_units.py).
+    return LiveFeed(settings(), ready=lambda: manager.state == AuthState.AUTHENTICATED,
+                    open_stream=lambda s: shared_stream(s, token=manager.session_token)).start()
 
 
 GC_SECONDS = 60.0

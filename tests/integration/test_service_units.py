@@ -355,6 +355,10 @@ def test_keeper_service_keeps_the_session_alive_with_no_browser(deployment, monk
         assert stats["requests"].get("GET /iserver/accounts") == 2, stats
         assert stats["requests"].get("GET /sso/validate") == 1, stats
         assert sim_pids(gw_port) == [sim_pid] and session()["authenticated"]
+        # The dashboard streams too: its websocket opened with the session the keeper's tickle read (from the
+        # keeper's record, no tickle of its own), and a page drawn now says Live.
+        assert stats["ws"].get("connections", 0) >= 1 and not stats["ws"].get("refused"), stats["ws"]
+        assert any("Live]" in t for t in page_texts(ui_port, "gateway")), "the sidebar does not say Live"
 
         # systemctl stop: the dashboard first (it is ordered after the gateway), then the keeper.
         desk_code = sigterm(desk, desk_log)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ibkr.config import Settings
+from ibkr.errors import NotAuthenticated
 from ibkr.gateway import AuthState, GatewayManager, PromptKind, _service
 from ibkr.gateway._process import keeper_pid_file
 from ibkr.gateway._record import StateRecord
@@ -137,3 +138,37 @@ def test_the_keeper_publishes_its_status_privately_and_withdraws_it(settings):
     assert data["state"] == "not_running" and data["reloads"] == 2 and isinstance(data["written_at"], float)
     publisher.withdraw()
     assert not path.exists()
+
+
+def test_the_keeper_hands_its_session_token_to_followers_through_its_private_record_only(settings, keeper):
+    """A follower's websocket opens with the keeper's session (``Cookie: api=<tickle.session>``), read from the
+    keeper's 0600 record: no tickle of its own beside the keeper's. The token is in no status a page shows."""
+    from ibkr.gateway import GatewayManager as Manager
+
+    status = Manager(settings, follow=False).status()
+    _service.Publisher(settings).maybe(status, session_token="s3cr3t-session")
+    path = _service.status_file(settings)
+    assert json.loads(path.read_text())["session_token"] == "s3cr3t-session"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "s3cr3t" not in json.dumps(status.as_dict())
+
+    write_pid(settings, keeper.pid)
+    manager = Manager(settings)  # IBKR_GATEWAY_KEEPER=service: follows
+    follower = manager.follower
+    assert follower is not None
+    publish(settings, keeper.pid, session_token="s3cr3t-session")
+    follower.refresh()
+    assert manager.session_token() == "s3cr3t-session"
+    assert "s3cr3t" not in json.dumps(manager.status().as_dict())
+
+    publish(settings, keeper.pid, state="no_session", session_token="s3cr3t-session")  # a logout: no session
+    follower.refresh()
+    with pytest.raises(NotAuthenticated, match="not published a session"):
+        manager.session_token()
+    publish(settings, keeper.pid, session_token="new-session")
+    follower.refresh()
+    assert manager.session_token() == "new-session"
+    publish(settings, keeper.pid, written_at=time.time() - _service.STALE_SECONDS - 1)  # a keeper that hangs
+    follower.refresh()
+    with pytest.raises(NotAuthenticated):
+        manager.session_token()

@@ -102,6 +102,7 @@ def test_the_success_sample_gives_server_expiry_and_no_token_in_what_gets_logged
     assert probe.sso_expires_ms == 460311
     assert probe.session_fingerprint and probe.session_fingerprint not in SUCCESS["session"]
     assert SUCCESS["session"] not in repr(probe) + probe.detail
+    assert probe.session_token == SUCCESS["session"]  # kept for the websocket's cookie (the record, never a log)
 
 
 def test_two_tickles_are_never_less_than_a_second_apart(http, requests_mock):
