@@ -39,6 +39,7 @@ import datetime as dt
 import itertools
 import os
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -288,14 +289,20 @@ class Run:
         return Path(self.app["log"]).stat().st_size
 
     def _tracebacks(self, since: int) -> list[str]:
-        """Each traceback the Streamlit process printed since ``since`` (bytes into its log): its last line."""
+        """Each traceback the Streamlit process printed since ``since`` (bytes into its log): its last line, with
+        the project's deepest frame and the deepest frame of all (where to look)."""
         with open(self.app["log"], errors="replace") as log:
             log.seek(since)
             text = log.read()
         out = []
         for block in text.split("Traceback (most recent call last):")[1:]:
-            lines = [line for line in block.splitlines() if line and not line.startswith((" ", "\t"))]
-            out.append(lines[0] if lines else "traceback")
+            lines = block.splitlines()
+            ends = [line for line in lines if line and not line.startswith((" ", "\t"))]
+            frames = [m.groups() for m in re.finditer(r'File "([^"]+)", line (\d+), in (\S+)', block)]
+            ours = [f for f in frames if "site-packages" not in f[0]]
+            picks = frames[-1:] + [f for f in ours[-1:] if f not in frames[-1:]]
+            where = " < ".join(f"{Path(f[0]).name}:{f[1]} {f[2]}" for f in picks)
+            out.append((ends[0] if ends else "traceback") + (f" (at {where})" if where else ""))
         return out
 
     # ---- one session --------------------------------------------------------------------------------------------
@@ -491,7 +498,10 @@ def run_load(sessions: int, minutes: float, artifacts: Path, *, refresh: float =
         with streamlit_app(Path(tmp), sim_auto_login="true", sim_accounts=str(ACCOUNTS),
                            sim_positions=str(positions), sim_tick_seconds="5",
                            refresh_seconds=f"{refresh:g}") as app, ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, main(app)).result()  # its own event loop, beside any the caller runs (pytest's)
+            try:
+                pool.submit(asyncio.run, main(app)).result()  # its own event loop, beside any the caller runs
+            finally:
+                shutil.copyfile(app["log"], artifacts / "load-streamlit.log")  # the whole console, to read after
         end_load = os.getloadavg()
     report.load_average = (" / ".join(f"{x:.1f}" for x in start_load), " / ".join(f"{x:.1f}" for x in end_load))
     return report

@@ -9,9 +9,13 @@ a timer: the page is redrawn when the REST refresher brings a new snapshot, as b
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ibkr.analytics.live import overlay_marks, overlay_pnl
 from ibkr_desk.ui import fmt, loaders, services
@@ -29,6 +33,43 @@ ROWS_PER_SECOND = 1000
 positions stream their prices anyway (``IBKR_STREAM_MD_LINES``), the rest are read in batches over minutes."""
 
 
+VIEWERS_AT_FULL_PACE = 5
+"""Up to this many viewers the live fragments redraw at the paces above; beyond it every pace stretches in
+proportion (10 viewers: 1 s, 20: 2 s). Each viewer's fragments run on their own timers whether or not anything
+changed, and one process draws them all: at 20 viewers redrawing every 0.5 s the process and the browsers of a
+2-core machine were saturated and sessions lost their websocket (bench/load.py)."""
+VIEWER_SECONDS = 30.0
+"""A viewer counts while one of its script runs was seen this recently (:func:`seen`)."""
+_viewers: dict[str, float] = {}
+_viewers_lock = threading.Lock()
+
+
+def seen() -> None:
+    """Count the session of the running script as a viewer (the sidebar's freshness fragment calls it on every
+    run, so every open page counts)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    now = time.monotonic()
+    with _viewers_lock:
+        _viewers[ctx.session_id] = now
+        for session, at in list(_viewers.items()):
+            if now - at > VIEWER_SECONDS:
+                del _viewers[session]
+
+
+def viewers() -> int:
+    """How many sessions ran a script within :data:`VIEWER_SECONDS` (at least one: the one asking)."""
+    now = time.monotonic()
+    with _viewers_lock:
+        return max(1, sum(1 for at in _viewers.values() if now - at <= VIEWER_SECONDS))
+
+
+def paced(seconds: float) -> float:
+    """``seconds`` stretched for the number of viewers (:data:`VIEWERS_AT_FULL_PACE`)."""
+    return seconds * max(1.0, viewers() / VIEWERS_AT_FULL_PACE)
+
+
 def table_seconds(rows: int) -> float:
     """How often the positions table of ``rows`` rows redraws while the stream is live."""
     return max(LIVE_TABLE_SECONDS, rows / ROWS_PER_SECOND)
@@ -38,13 +79,14 @@ DELAYED_BADGE = ":orange-badge[:material/schedule: Delayed · REST every {second
 
 
 def every(loaded: loaders.Loaded, seconds: float = LIVE_SECONDS) -> float | None:
-    """A live fragment's ``run_every``: ``seconds`` while the stream was live when the page was drawn, else
-    none (the page's freshness timer redraws it with each new snapshot)."""
-    return seconds if loaded.live else None
+    """A live fragment's ``run_every``: ``seconds`` (:func:`paced` for the viewers) while the stream was live
+    when the page was drawn, else none (the page's freshness timer redraws it with each new snapshot)."""
+    return paced(seconds) if loaded.live else None
 
 
 def indicator() -> None:
     """"Live" while the stream is healthy; "Delayed · REST every N s" and why, when it is not."""
+    seen()
     feed = services.live()
     if feed.live:
         st.markdown(LIVE_BADGE, help="P&L, net liquidation, excess liquidity, live orders, trades and the largest "

@@ -262,3 +262,29 @@ def test_a_long_positions_table_redraws_less_often_while_live():
 
     assert live.table_seconds(300) == live.LIVE_TABLE_SECONDS
     assert live.table_seconds(15_000) == 15.0
+
+
+def test_the_live_redraws_stretch_with_the_viewers_beyond_five_and_forget_a_viewer_gone_for_30_s(monkeypatch):
+    from types import SimpleNamespace
+
+    from ibkr_desk.ui import live
+
+    clock = [1000.0]
+    session = ["s0"]
+    monkeypatch.setattr(live.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(live, "get_script_run_ctx", lambda: SimpleNamespace(session_id=session[0]))
+    monkeypatch.setattr(live, "_viewers", {})
+    assert live.viewers() == 1 and live.paced(0.5) == 0.5  # nobody seen yet: the one asking
+    for i in range(5):
+        session[0] = f"s{i}"
+        live.seen()
+        live.seen()  # a viewer counts once however often its scripts run
+    assert live.viewers() == 5 and live.paced(0.5) == 0.5
+    for i in range(5, 20):
+        session[0] = f"s{i}"
+        live.seen()
+    assert live.viewers() == 20 and live.paced(0.5) == 2.0 and live.paced(3.0) == 12.0
+    clock[0] += live.VIEWER_SECONDS + 1
+    session[0] = "s0"
+    live.seen()  # the others closed their pages
+    assert live.viewers() == 1 and live.paced(0.5) == 0.5 and list(live._viewers) == ["s0"]

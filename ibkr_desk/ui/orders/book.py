@@ -23,6 +23,7 @@ from ibkr.orders.entry import modify_problems, price_format
 from ibkr.orders.submission import OrderFlow, Stage, clear, run
 from ibkr_desk.ui import fmt, services, state, tables
 from ibkr_desk.ui.live import LIVE_SECONDS as STREAM_REDRAW_SECONDS
+from ibkr_desk.ui.live import paced
 from ibkr_desk.ui.orders import lookups
 from ibkr_desk.ui.orders.lookups import refresh
 from ibkr_desk.ui.orders.submission import begin_or_say, draw_flow, paused_for_answers, refused
@@ -65,7 +66,7 @@ def _read(what: str, account_ids: list[str], reader: BookReader) -> tuple[list, 
 
 
 def _redraw_seconds() -> float:
-    return STREAM_REDRAW_SECONDS if services.live().live else REDRAW_SECONDS
+    return paced(STREAM_REDRAW_SECONDS) if services.live().live else REDRAW_SECONDS
 
 
 def _refresh_note(seconds: float) -> str:
