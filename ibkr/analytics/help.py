@@ -29,7 +29,9 @@ HELP: dict[str, str] = {
                  "while the stream is live, from its spl rows as they change.",
     "position_daily_pnl": "The position's P&L since the start of the trading day: IBKR's market-data field 78 per "
                           "unit held (78 / 76, the reported account's position) x this position's quantity; the "
-                          "largest positions stream, the rest are read by snapshot in the background.",
+                          "largest positions stream, the rest are read by snapshot in the background. An "
+                          "estimate where the accounts traded the instrument differently today (a trade's own P&L "
+                          "is spread over every account's units); the Overview's daily P&L per account is IBKR's.",
     "market_value_long": "Sum of the positive market values in base currency; forex pairs and futures excluded "
     "(a pair's effect is in cash; a future adds only its P&L).",
     "market_value_short": "Sum of the negative market values in base currency (forex pairs and futures excluded).",

@@ -79,6 +79,17 @@ def _overlay_margin(margin: pd.DataFrame, rows: Mapping[str, PnlRow], warning: f
     return frame.reset_index()[margin.columns]
 
 
+def utc_times(seconds: pd.Series) -> pd.Series:
+    """Epoch seconds (NaN where none) as UTC times (NaT), to the nanosecond. Not ``pd.to_datetime(unit="s")``:
+    its rounding runs under ``np.errstate(over="raise")`` and raised FloatingPointError on the Positions page
+    once in the 20-session load run (bench/load.py), on values it takes in any other run."""
+    values = seconds.to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(values)
+    nanos = np.where(missing, 0.0, np.round(np.where(missing, 0.0, values) * 1e9)).astype(np.int64)
+    nanos[missing] = np.iinfo(np.int64).min  # NaT
+    return pd.Series(pd.DatetimeIndex(nanos.view("datetime64[ns]")).tz_localize("UTC"), index=seconds.index)
+
+
 def overlay_marks(positions: pd.DataFrame, marks: Mapping[int, Mark]) -> pd.DataFrame:
     """``positions`` (:func:`~ibkr.analytics.positions_frame`) with each conid's latest mark: ``price`` the mark's
     last price when it moved after the snapshot was read (``Mark.moved_at``), market value scaled to it (IBKR's own value x new / old price, so bonds and multipliers keep
@@ -89,10 +100,9 @@ def overlay_marks(positions: pd.DataFrame, marks: Mapping[int, Mark]) -> pd.Data
     last = conids.map({c: m.last for c, m in marks.items() if m.last is not None}).astype(float)
     per_unit = conids.map({c: m.daily_pnl_per_unit for c, m in marks.items()
                            if m.daily_pnl_per_unit is not None}).astype(float)
-    out["daily_pnl_at"] = pd.to_datetime(conids.map({c: m.at for c, m in marks.items()}), unit="s", utc=True)
+    out["daily_pnl_at"] = utc_times(conids.map({c: m.at for c, m in marks.items()}))
     rounding = conids.map({c: m.last_rounding for c, m in marks.items()}).astype(float).fillna(0.0)
-    moved_at = pd.to_datetime(conids.map({c: m.moved_at for c, m in marks.items() if m.moved_at is not None}),
-                              unit="s", utc=True)
+    moved_at = utc_times(conids.map({c: m.moved_at for c, m in marks.items() if m.moved_at is not None}))
     old_price = out["price"].astype(float)
     # a price that moved since the snapshot was read; IBKR's tick-sized last of a price that did not move, or
     # the same price rounded for display, is no news over the snapshot's mark

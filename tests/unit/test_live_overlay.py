@@ -288,3 +288,15 @@ def test_the_live_redraws_stretch_with_the_viewers_beyond_five_and_forget_a_view
     session[0] = "s0"
     live.seen()  # the others closed their pages
     assert live.viewers() == 1 and live.paced(0.5) == 0.5 and list(live._viewers) == ["s0"]
+
+
+def test_epoch_seconds_become_the_same_utc_times_as_pandas_gives_with_nat_where_none():
+    from ibkr.analytics.live import utc_times
+
+    seconds = pd.Series([1_796_690_954.325, float("nan"), 0.5, 1_796_690_954.0], index=[7, 8, 9, 10])
+    got = utc_times(seconds)
+    want = pd.to_datetime(seconds, unit="s", utc=True)
+    assert list(got.index) == [7, 8, 9, 10] and str(got.dtype) == "datetime64[ns, UTC]"
+    assert got.isna().tolist() == [False, True, False, False]
+    assert (got - want).abs().max() < pd.Timedelta(microseconds=1)  # float seconds hold no more than that
+    assert utc_times(pd.Series([], dtype=float)).empty
