@@ -33,7 +33,7 @@ def shot(page, artifacts: Path, name: str) -> None:
 def test_login_prompt_then_every_page(dashboard, page, artifacts_dir):
     page.goto(dashboard["url"])
     prompt = page.get_by_text(re.compile("Log in to IBKR at"))
-    prompt.wait_for(timeout=60_000)
+    prompt.wait_for(timeout=120_000)  # the suite's first page: in a fresh clone every module is compiled first
     shot(page, artifacts_dir, "dashboard-login-prompt")
     link = page.get_by_role("link", name="Open the gateway login page")
     login_url = link.get_attribute("href")
