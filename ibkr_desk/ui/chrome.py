@@ -72,7 +72,7 @@ def sidebar(loaded: loaders.Loaded) -> list[str]:
     st.sidebar.toggle("Privacy (mask amounts)", key=state.PRIVACY, help="Hides amounts for screen sharing")
     with st.sidebar:
         _freshness(loaded)
-        _watch_gateway(manager.state)
+        _watch_gateway(_gateway_view(manager))
     st.sidebar.button("Refresh now", icon=":material/refresh:", width="stretch", on_click=loaders.refresh,
                       help="Asks the background refresher for a new read; the page redraws when it arrives.")
     return ids if chosen == state.ALL_ACCOUNTS else [chosen]
@@ -123,10 +123,17 @@ def _on_its_timer() -> bool:
     return bool(ctx and ctx.fragment_ids_this_run)
 
 
+def _gateway_view(manager) -> tuple[AuthState, str | None]:
+    """What the page shows of the gateway: its state and its prompt (the keeper sets the state, then emits the
+    prompt a moment later: a page drawn between the two showed "Connecting..." until the next state change)."""
+    prompt = manager.prompt
+    return manager.state, prompt.message if prompt is not None else None
+
+
 @st.fragment(run_every=2)
-def _watch_gateway(rendered: AuthState) -> None:
-    """Redraw the page as soon as the gateway's state changes (a login completed, a session dropped)."""
-    if _on_its_timer() and services.gateway().state != rendered:
+def _watch_gateway(rendered: tuple[AuthState, str | None]) -> None:
+    """Redraw the page as soon as the gateway's state or prompt changes (a login completed, a session dropped)."""
+    if _on_its_timer() and _gateway_view(services.gateway()) != rendered:
         st.rerun(scope="app")
 
 
