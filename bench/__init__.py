@@ -63,10 +63,13 @@ def pids_named(name: str) -> list[int]:
 def renice_tree(pid: int, niceness: int) -> int:
     """Give the process ``pid``, its descendants and every thread of theirs the CPU priority ``niceness`` (on Linux
     a nice value is a thread's, and a thread started later inherits its starter's); how many threads changed."""
+    children: dict[int, list[int]] = {}
+    for child, _, parent in _processes():
+        children.setdefault(parent, []).append(child)
     changed, todo = 0, [pid]
     while todo:
         process = todo.pop()
-        todo += [pid for pid, _, parent in _processes() if parent == process]
+        todo += children.get(process, [])
         for task in Path(f"/proc/{process}/task").glob("[0-9]*"):
             try:
                 os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)

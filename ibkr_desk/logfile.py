@@ -16,6 +16,8 @@ from pathlib import Path
 from ibkr.state import open_private
 
 LOGGERS = ("ibkr", "ibkr_desk")
+FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
+MAX_BYTES, BACKUPS = 5 * 1024 * 1024, 5
 
 
 class _PrivateFileHandler(RotatingFileHandler):
@@ -24,8 +26,6 @@ class _PrivateFileHandler(RotatingFileHandler):
 
     def _open(self):  # type: ignore[no-untyped-def]
         return open_private(Path(self.baseFilename), "a")
-FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
-MAX_BYTES, BACKUPS = 5 * 1024 * 1024, 5
 
 
 def install(folder: Path) -> Path | None:

@@ -85,7 +85,7 @@ def utc_times(seconds: pd.Series) -> pd.Series:
     once in the 20-session load run (bench/load.py), on values it takes in any other run."""
     values = seconds.to_numpy(dtype=float, na_value=np.nan)
     missing = np.isnan(values)
-    nanos = np.where(missing, 0.0, np.round(np.where(missing, 0.0, values) * 1e9)).astype(np.int64)
+    nanos = np.round(np.where(missing, 0.0, values) * 1e9).astype(np.int64)
     nanos[missing] = np.iinfo(np.int64).min  # NaT
     return pd.Series(pd.DatetimeIndex(nanos.view("datetime64[ns]")).tz_localize("UTC"), index=seconds.index)
 

@@ -89,17 +89,21 @@ def cmd_start(settings: Settings) -> int:
     manager = GatewayManager(settings, follow=False)  # this process is the keeper the others follow
     manager.on_prompt(show)
     publisher, reloads = Publisher(settings), 0
+
+    def publish() -> None:  # with the last tickle's session token: a follower's websocket opens with it
+        publisher.maybe(manager.status(), reloads=reloads, session_token=manager.record.session_token)
+
     # The pid file is written before the gateway starts: a dashboard opened meanwhile sees that this process
     # owns the gateway and waits for it instead of starting a second one (SessionKeeper.owned_elsewhere).
     with open_private(path, "w") as out:  # 0600
         out.write(str(os.getpid()))
     try:
         manager.start()
-        publisher.maybe(manager.status(), session_token=manager.record.session_token)
+        publish()
         deadline = time.monotonic() + 30  # IBKR's gateway may take that long to answer; followers hear meanwhile
         while (not manager.wait_for(AuthState.AUTHENTICATED, AuthState.NO_SESSION, AuthState.COMPETING, timeout=1)
                and time.monotonic() < deadline and not stop.is_set()):
-            publisher.maybe(manager.status(), session_token=manager.record.session_token)
+            publish()
         print(describe(manager.status()), flush=True)
         last = manager.state
         while not stop.wait(1.0):
@@ -114,7 +118,7 @@ def cmd_start(settings: Settings) -> int:
             if manager.state is not last:
                 last = manager.state
                 print(f"{time.strftime('%H:%M:%S')} {last.label} ({last.name})", flush=True)
-            publisher.maybe(manager.status(), reloads=reloads, session_token=manager.record.session_token)
+            publish()
     finally:
         manager.stop()
         if running_pid(path) in (None, os.getpid()):
